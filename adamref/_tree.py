@@ -1,0 +1,79 @@
+"""Parameters come as one ndarray, a list (or tuple) of ndarrays, or a dict of
+ndarrays.  The optimizers work on a flat list of leaves; this module flattens a
+structure, names its leaves for error messages, and rebuilds the structure for
+state that mirrors it (``m``, ``v``, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validation as check
+
+
+@dataclass(frozen=True)
+class Structure:
+    kind: str            # "array", "list" or "dict"
+    keys: tuple = ()     # dict keys, in insertion order
+
+    def leaf_names(self, root: str, count: int) -> list[str]:
+        if self.kind == "array":
+            return [root]
+        if self.kind == "list":
+            return [f"{root}[{i}]" for i in range(count)]
+        return [f"{root}[{key!r}]" for key in self.keys]
+
+    def describe(self, count: int) -> str:
+        if self.kind == "array":
+            return "a single ndarray"
+        if self.kind == "list":
+            return f"a list of {count} ndarrays"
+        return f"a dict with keys {list(self.keys)}"
+
+    def unflatten(self, leaves: list):
+        if self.kind == "array":
+            return leaves[0]
+        if self.kind == "list":
+            return list(leaves)
+        return dict(zip(self.keys, leaves))
+
+    def state_keys(self, name: str, count: int) -> list[str]:
+        """Flat keys for ``np.savez``: ``m``, ``m[0]``, ``m['w']``."""
+        return self.leaf_names(name, count)
+
+
+def flatten(tree, root: str) -> tuple[list[np.ndarray], Structure]:
+    """The float ndarray leaves of ``tree`` and its structure."""
+    if isinstance(tree, np.ndarray):
+        return [check.float_array(root, tree)], Structure("array")
+    if isinstance(tree, (list, tuple)):
+        if not tree:
+            raise ValueError(f"{root} must not be empty")
+        leaves = [check.float_array(f"{root}[{i}]", leaf) for i, leaf in enumerate(tree)]
+        return leaves, Structure("list")
+    if isinstance(tree, dict):
+        if not tree:
+            raise ValueError(f"{root} must not be empty")
+        leaves = [check.float_array(f"{root}[{key!r}]", leaf) for key, leaf in tree.items()]
+        return leaves, Structure("dict", tuple(tree))
+    raise TypeError(f"{root} must be a NumPy ndarray, or a list or dict of ndarrays, "
+                    f"got {type(tree).__name__} {tree!r:.60}")
+
+
+def flatten_pair(params, grads) -> tuple[list, list, Structure]:
+    """Flatten params and grads and check that they match leaf by leaf."""
+    param_leaves, structure = flatten(params, "params")
+    grad_leaves, grad_structure = flatten(grads, "grads")
+    if structure != grad_structure or len(param_leaves) != len(grad_leaves):
+        raise ValueError(
+            f"grads must have the same structure as params: params is "
+            f"{structure.describe(len(param_leaves))}, grads is "
+            f"{grad_structure.describe(len(grad_leaves))}")
+    names = structure.leaf_names("params", len(param_leaves))
+    grad_names = structure.leaf_names("grads", len(grad_leaves))
+    for p, g, pname, gname in zip(param_leaves, grad_leaves, names, grad_names):
+        check.same_shape(gname, g, pname, p)
+        if not p.flags.writeable:
+            raise ValueError(f"{pname} is read-only; the optimizer updates parameters in place")
+    return param_leaves, grad_leaves, structure

@@ -1,0 +1,170 @@
+"""Adam (Kingma & Ba, 2015, Algorithm 1) and its variants.
+
+``adam_update`` is the algorithm as printed in the paper, as a pure function.
+``Adam`` is the same algorithm as an in-place, allocation-free optimizer with
+the switches the frameworks disagree on (AMSGrad, L2 vs decoupled weight
+decay, the ε̂ form used by Keras/TensorFlow, bias correction on/off).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validation as check
+from .optimizer import Optimizer, as_weak_scalar, power
+
+
+def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One step of Algorithm 1; returns new ``(theta, m, v)``, inputs untouched.
+
+    ``t`` is the step number of this update (the first update has ``t = 1``).
+    """
+    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
+    t = check.step_count("t", t)
+    lr = check.hyperparameter("lr", lr, low=0.0)
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    eps = check.hyperparameter("eps", eps, low=0.0)
+
+    with np.errstate(over="raise"):  # an overflowing g² is an error, not a silent inf
+        m = beta1 * m + (1 - beta1) * grad                   # biased first moment estimate
+        v = beta2 * v + (1 - beta2) * grad**2                # biased second raw moment estimate
+        m_hat = m / (1 - beta1**t)                           # bias-corrected first moment
+        v_hat = v / (1 - beta2**t)                           # bias-corrected second raw moment
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)  # the per-parameter step
+    return theta, m, v
+
+
+def _checked_arrays(**arrays):
+    """Float ndarrays of one shape; NumPy float scalars count as 0-d arrays
+    (arithmetic on 0-d arrays returns them, so a loop must accept them back)."""
+    arrays = {name: np.asarray(value) if isinstance(value, np.floating) else value
+              for name, value in arrays.items()}
+    first_name, first = next(iter(arrays.items()))
+    for name, value in arrays.items():
+        check.float_array(name, value)
+        check.same_shape(name, value, first_name, first)
+    return arrays.values()
+
+
+class Adam(Optimizer):
+    """Adam with PyTorch's conventions, plus the switches the book compares.
+
+    - ``amsgrad``: keep the running max of the raw ``v`` and bias-correct it
+      (PyTorch, Keras).  Its buffer is ``v_max``.
+    - ``weight_decay`` with ``decoupled_weight_decay=False``: L2, ``g += wd·θ``
+      (``torch.optim.Adam``).  With ``decoupled_weight_decay=True``:
+      ``θ *= 1 − lr·wd`` before the moments (``torch.optim.AdamW``, Keras).
+    - ``epsilon_hat``: the paper's Sec. 2 reordering used by Keras/TensorFlow,
+      ``α_t = lr·√(1−β2^t)/(1−β1^t)``, ``θ −= α_t·m/(√v + ε)``.
+    - ``bias_correction=False`` drops ``1/(1−β^t)`` (for the bias-correction chapter).
+    - ``maximize``: ascend instead of descend (``g ← −g`` first, as PyTorch).
+
+    Any of ``lr, beta1, beta2, eps, weight_decay`` may be an array that
+    broadcasts to each parameter's shape: parameters of shape ``(K, ...)`` with
+    ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.
+    """
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False,
+                 weight_decay=0.0, decoupled_weight_decay=False, epsilon_hat=False,
+                 bias_correction=True, maximize=False):
+        super().__init__(
+            lr=check.hyperparameter("lr", lr, low=0.0),
+            beta1=check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
+            beta2=check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
+            eps=check.hyperparameter("eps", eps, low=0.0),
+            weight_decay=check.hyperparameter("weight_decay", weight_decay, low=0.0))
+        self.amsgrad = check.flag("amsgrad", amsgrad)
+        self.decoupled_weight_decay = check.flag("decoupled_weight_decay", decoupled_weight_decay)
+        self.epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
+        self.bias_correction = check.flag("bias_correction", bias_correction)
+        self.maximize = check.flag("maximize", maximize)
+
+    lr = property(lambda self: self._hyper["lr"])
+    beta1 = property(lambda self: self._hyper["beta1"])
+    beta2 = property(lambda self: self._hyper["beta2"])
+    eps = property(lambda self: self._hyper["eps"])
+    weight_decay = property(lambda self: self._hyper["weight_decay"])
+    m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
+    v = property(lambda self: self._state("v"), doc="Second raw moment (EMA of g²).")
+    v_max = property(lambda self: self._state("v_max"),
+                     doc="AMSGrad's running max of v (None unless amsgrad).")
+
+    def _config(self):
+        flags = dict(amsgrad=self.amsgrad, decoupled_weight_decay=self.decoupled_weight_decay,
+                     epsilon_hat=self.epsilon_hat, bias_correction=self.bias_correction,
+                     maximize=self.maximize)
+        return {**self._hyper, **flags}
+
+    def _buffer_names(self):
+        return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
+
+    def _step_constants(self):
+        h, t = self._hyper, self.t
+        if self.bias_correction:
+            correction1 = 1 - power(h["beta1"], t)       # 1 − β1^t
+            correction2 = 1 - power(h["beta2"], t)       # 1 − β2^t
+        else:
+            correction1 = correction2 = 1.0
+        constants = dict(
+            one_minus_beta1=1 - h["beta1"],
+            one_minus_beta2=1 - h["beta2"],
+            step_size=h["lr"] / correction1,             # α / (1 − β1^t)
+            sqrt_correction2=np.sqrt(correction2),       # √(1 − β2^t)
+            # ε̂ form: α_t = α·√(1−β2^t)/(1−β1^t)
+            alpha_t=h["lr"] * np.sqrt(correction2) / correction1,
+            decay_factor=1 - h["lr"] * h["weight_decay"])
+        return {k: as_weak_scalar(x) for k, x in constants.items()}
+
+    def _update(self, theta, grad, buffers, scratch, c):
+        m, v = buffers["m"], buffers["v"]
+        work, tmp = scratch
+        wd = self._hyper["weight_decay"]
+        if self.maximize:                                   # ascend: g ← −g
+            grad = np.negative(grad, out=work)
+        if np.any(wd != 0):
+            if self.decoupled_weight_decay:                 # AdamW: θ ← (1 − α·λ)·θ
+                theta *= c["decay_factor"]
+            else:                                           # L2: g ← g + λ·θ
+                np.multiply(theta, wd, out=tmp)
+                grad = np.add(grad, tmp, out=work)
+        # m ← m + (1 − β1)(g − m)      (= β1·m + (1 − β1)·g)
+        np.subtract(grad, m, out=tmp)
+        tmp *= c["one_minus_beta1"]
+        m += tmp
+        # v ← v + (1 − β2)(g² − v)     (= β2·v + (1 − β2)·g²)
+        np.multiply(grad, grad, out=tmp)
+        tmp -= v
+        tmp *= c["one_minus_beta2"]
+        v += tmp
+        if self.amsgrad:                                    # v_max ← max(v_max, v)
+            v = np.maximum(buffers["v_max"], v, out=buffers["v_max"])
+        denom = np.sqrt(v, out=tmp)
+        if self.epsilon_hat:
+            denom += self._hyper["eps"]                      # √v + ε̂
+            step = np.divide(m, denom, out=tmp)
+            step *= c["alpha_t"]                             # α_t·m / (√v + ε̂)
+        else:
+            denom /= c["sqrt_correction2"]                   # √v̂ = √v / √(1 − β2^t)
+            denom += self._hyper["eps"]                      # √v̂ + ε
+            step = np.divide(m, denom, out=tmp)
+            step *= c["step_size"]                           # α·m̂ / (√v̂ + ε)
+        theta -= step
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's defaults."""
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(lr, beta1, beta2, eps, amsgrad=amsgrad, weight_decay=weight_decay,
+                         decoupled_weight_decay=True, maximize=maximize)
+
+
+def keras_adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+               amsgrad=False, weight_decay=None) -> Adam:
+    """An ``Adam`` that computes what ``keras.optimizers.Adam`` computes:
+    ε̂ form with ε = 1e-7, and Keras' (always decoupled) weight decay."""
+    return Adam(learning_rate, beta_1, beta_2, epsilon, amsgrad=amsgrad,
+                weight_decay=0.0 if weight_decay is None else weight_decay,
+                decoupled_weight_decay=True, epsilon_hat=True)
