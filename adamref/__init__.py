@@ -10,6 +10,15 @@ from .adamax import AdaMax
 from .baselines import SGD, AdaGrad, RMSprop
 from .optimizer import Optimizer
 
-__all__ = ["Adam", "AdamW", "AdaMax", "AdaGrad", "Optimizer", "RMSprop", "SGD",
-           "adam_update", "keras_adam"]
+__all__ = [
+           "SGD",
+           "AdaGrad",
+           "AdaMax",
+           "Adam",
+           "AdamW",
+           "Optimizer",
+           "RMSprop",
+           "adam_update",
+           "keras_adam",
+]
 __version__ = "0.1.0"

@@ -14,25 +14,30 @@ from . import _validation as check
 from .optimizer import Optimizer, as_weak_scalar, power
 
 
-def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One step of Algorithm 1; returns new ``(theta, m, v)``, inputs untouched.
+def adam_update(theta, grad, m, v, t,
+                lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One step of Algorithm 1 of Kingma & Ba; returns new (theta, m, v).
 
-    ``t`` is the step number of this update (the first update has ``t = 1``).
+    t is the number of this step: the first update has t = 1.
     """
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
     t = check.step_count("t", t)
-    lr = check.hyperparameter("lr", lr, low=0.0)
-    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
-    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
-    eps = check.hyperparameter("eps", eps, low=0.0)
-
-    with np.errstate(over="raise"):  # an overflowing g² is an error, not a silent inf
-        m = beta1 * m + (1 - beta1) * grad                   # biased first moment estimate
-        v = beta2 * v + (1 - beta2) * grad**2                # biased second raw moment estimate
-        m_hat = m / (1 - beta1**t)                           # bias-corrected first moment
-        v_hat = v / (1 - beta2**t)                           # bias-corrected second raw moment
-        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)  # the per-parameter step
+    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+    with np.errstate(over="raise"):  # g² too large for the dtype: error
+        m = beta1 * m + (1 - beta1) * grad     # first moment
+        v = beta2 * v + (1 - beta2) * grad**2  # second raw moment
+        m_hat = m / (1 - beta1**t)             # bias-corrected m
+        v_hat = v / (1 - beta2**t)             # bias-corrected v
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
     return theta, m, v
+
+
+def checked_hyperparameters(lr, beta1, beta2, eps):
+    """Adam's four hyperparameters, validated (shared by every Adam variant)."""
+    return (check.hyperparameter("lr", lr, low=0.0),
+            check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
+            check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
+            check.hyperparameter("eps", eps, low=0.0))
 
 
 def _checked_arrays(**arrays):
@@ -68,12 +73,9 @@ class Adam(Optimizer):
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False,
                  weight_decay=0.0, decoupled_weight_decay=False, epsilon_hat=False,
                  bias_correction=True, maximize=False):
-        super().__init__(
-            lr=check.hyperparameter("lr", lr, low=0.0),
-            beta1=check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
-            beta2=check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
-            eps=check.hyperparameter("eps", eps, low=0.0),
-            weight_decay=check.hyperparameter("weight_decay", weight_decay, low=0.0))
+        lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+        weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
         self.amsgrad = check.flag("amsgrad", amsgrad)
         self.decoupled_weight_decay = check.flag("decoupled_weight_decay", decoupled_weight_decay)
         self.epsilon_hat = check.flag("epsilon_hat", epsilon_hat)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
+from .adam import checked_hyperparameters
 from .optimizer import Optimizer, as_weak_scalar, power
 
 
@@ -18,12 +19,9 @@ class AdaMax(Optimizer):
 
     def __init__(self, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, weight_decay=0.0,
                  maximize=False):
-        super().__init__(
-            lr=check.hyperparameter("lr", lr, low=0.0),
-            beta1=check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
-            beta2=check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
-            eps=check.hyperparameter("eps", eps, low=0.0),
-            weight_decay=check.hyperparameter("weight_decay", weight_decay, low=0.0))
+        lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+        weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
         self.maximize = check.flag("maximize", maximize)
 
     m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")

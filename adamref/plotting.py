@@ -1,0 +1,61 @@
+"""Figures the chapters share.  The only module (with ``widgets``) that imports
+matplotlib; each function draws on an ``ax`` it is given (or a new one) and
+returns the axes, so notebooks, widgets and tests all call the same code."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+#: One colour per optimizer, the same in every chapter.
+COLORS = {"SGD": "tab:gray", "Momentum": "tab:blue", "RMSprop": "tab:green",
+          "Adam": "tab:red", "AMSGrad": "tab:purple", "AdamW": "tab:orange"}
+
+
+def _color(label: str, index: int) -> str:
+    return COLORS.get(label, f"C{index}")
+
+
+def plot_contours(objective, trajectories: dict, ax=None, *, bounds=None, levels=20,
+                  title=None):
+    """Log-spaced contours of a 2-D ``objective`` with one path per optimizer.
+
+    ``trajectories`` maps a label to an array of shape ``(steps + 1, 2)``.
+    ``bounds`` is ``((xmin, xmax), (ymin, ymax))``; by default it frames the paths.
+    """
+    ax = ax if ax is not None else plt.figure(figsize=(6, 4.5)).add_subplot()
+    if bounds is None:
+        points = np.concatenate([np.asarray(p) for p in trajectories.values()])
+        low, high = points.min(axis=0), points.max(axis=0)
+        pad = 0.15 * (high - low) + 1e-3
+        bounds = tuple(zip(low - pad, high + pad))
+    (x0, x1), (y0, y1) = bounds
+    x, y = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+    z = objective.value(np.stack([x, y], axis=-1))
+    z_min, z_max = max(z.min(), 1e-12), z.max()
+    ax.contour(x, y, z, levels=np.geomspace(z_min + 1e-3 * (z_max - z_min), z_max, levels),
+               colors="0.75", linewidths=0.8)
+    for i, (label, path) in enumerate(trajectories.items()):
+        path = np.asarray(path)
+        ax.plot(path[:, 0], path[:, 1], ".-", color=_color(label, i), label=label,
+                markersize=3, linewidth=1.2)
+    ax.plot(*np.asarray(trajectories[next(iter(trajectories))])[0], "ko", label="start")
+    ax.plot(*objective.minimum, "k*", markersize=12, label="minimum")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel=r"$\theta_1$", ylabel=r"$\theta_2$",
+           title=title or f"Trajectories on the {objective.name}")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_loss_curves(objective, trajectories: dict, ax=None, *, title=None):
+    """``f(θ_t) − f(θ*)`` against the step ``t`` on a log scale, one line per optimizer."""
+    ax = ax if ax is not None else plt.figure(figsize=(6, 4.5)).add_subplot()
+    best = float(objective.value(np.asarray(objective.minimum, dtype=float)))
+    for i, (label, path) in enumerate(trajectories.items()):
+        gap = objective.value(np.asarray(path)) - best
+        ax.semilogy(np.arange(len(gap)), np.maximum(gap, 1e-300), color=_color(label, i),
+                    label=label)
+    ax.set(xlabel="step $t$", ylabel=r"$f(\theta_t) - f(\theta^*)$",
+           title=title or f"Loss on the {objective.name}")
+    ax.legend(loc="best", fontsize="small")
+    return ax

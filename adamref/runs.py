@@ -1,0 +1,26 @@
+"""Running an optimizer on a gradient oracle and recording where it went."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validation as check
+
+
+def trajectory(optimizer, gradient, theta0, steps: int) -> np.ndarray:
+    """Apply ``optimizer`` for ``steps`` steps from ``theta0`` (copied, not
+    modified); ``gradient(theta)`` returns the gradient at ``theta``.
+
+    Returns the visited points, shape ``(steps + 1, *theta0.shape)``; row 0 is
+    ``theta0``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    theta = np.array(theta0, dtype=float)
+    check.float_array("theta0", theta)
+    path = np.empty((steps + 1, *theta.shape))
+    path[0] = theta
+    for t in range(1, steps + 1):
+        optimizer.step(theta, gradient(theta))
+        path[t] = theta
+    return path
