@@ -121,7 +121,7 @@ class Adam(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         m, v = buffers["m"], buffers["v"]
         work, tmp = scratch
-        wd = self._hyper["weight_decay"]
+        wd = c["weight_decay"]
         if self.maximize:                                   # ascend: g ← −g
             grad = np.negative(grad, out=work)
         if np.any(wd != 0):
@@ -143,12 +143,12 @@ class Adam(Optimizer):
             v = np.maximum(buffers["v_max"], v, out=buffers["v_max"])
         denom = np.sqrt(v, out=tmp)
         if self.epsilon_hat:
-            denom += self._hyper["eps"]                      # √v + ε̂
+            denom += c["eps"]                      # √v + ε̂
             step = np.divide(m, denom, out=tmp)
             step *= c["alpha_t"]                             # α_t·m / (√v + ε̂)
         else:
             denom /= c["sqrt_correction2"]                   # √v̂ = √v / √(1 − β2^t)
-            denom += self._hyper["eps"]                      # √v̂ + ε
+            denom += c["eps"]                      # √v̂ + ε
             step = np.divide(m, denom, out=tmp)
             step *= c["step_size"]                           # α·m̂ / (√v̂ + ε)
         theta -= step

@@ -38,7 +38,7 @@ class AdaMax(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         m, u = buffers["m"], buffers["u"]
         work, tmp = scratch
-        wd = self._hyper["weight_decay"]
+        wd = c["weight_decay"]
         if self.maximize:
             grad = np.negative(grad, out=work)
         if np.any(wd != 0):                                  # L2: g ← g + λ·θ
@@ -47,9 +47,9 @@ class AdaMax(Optimizer):
         np.subtract(grad, m, out=tmp)                        # m ← m + (1 − β1)(g − m)
         tmp *= c["one_minus_beta1"]
         m += tmp
-        u *= self._hyper["beta2"]                            # u ← max(β2·u, |g| + ε)
+        u *= c["beta2"]                            # u ← max(β2·u, |g| + ε)
         np.abs(grad, out=tmp)
-        tmp += self._hyper["eps"]
+        tmp += c["eps"]
         np.maximum(u, tmp, out=u)
         np.divide(m, u, out=tmp)                             # θ ← θ − α/(1 − β1^t)·m/u
         tmp *= c["step_size"]

@@ -10,9 +10,9 @@ from . import _validation as check
 from .optimizer import Optimizer, as_weak_scalar
 
 
-def _effective_gradient(opt, theta, grad, work, tmp):
+def _effective_gradient(opt, theta, grad, work, tmp, c):
     """``g ← −g`` if maximizing, then the L2 term ``g ← g + λ·θ`` (PyTorch's order)."""
-    wd = opt._hyper["weight_decay"]
+    wd = c["weight_decay"]
     if opt.maximize:
         grad = np.negative(grad, out=work)
     if np.any(wd != 0):
@@ -50,8 +50,8 @@ class SGD(Optimizer):
 
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
-        h = self._hyper
-        grad = _effective_gradient(self, theta, grad, work, tmp)
+        h = c
+        grad = _effective_gradient(self, theta, grad, work, tmp, c)
         if self._uses_momentum():
             buf = buffers["momentum_buffer"]
             if self.t == 1:
@@ -97,8 +97,8 @@ class RMSprop(Optimizer):
 
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
-        h = self._hyper
-        grad = _effective_gradient(self, theta, grad, work, tmp)
+        h = c
+        grad = _effective_gradient(self, theta, grad, work, tmp, c)
         v = buffers["v"]
         v *= h["alpha"]                                      # v ← α·v + (1 − α)·g²
         np.multiply(grad, grad, out=tmp)
@@ -158,12 +158,12 @@ class AdaGrad(Optimizer):
 
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
-        grad = _effective_gradient(self, theta, grad, work, tmp)
+        grad = _effective_gradient(self, theta, grad, work, tmp, c)
         s = buffers["sum"]
         np.multiply(grad, grad, out=tmp)                     # s ← s + g²
         s += tmp
         np.sqrt(s, out=tmp)                                  # θ ← θ − lr_t·g/(√s + ε)
-        tmp += self._hyper["eps"]
+        tmp += c["eps"]
         np.divide(grad, tmp, out=tmp)
         tmp *= c["clr"]
         theta -= tmp

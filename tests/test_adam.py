@@ -223,3 +223,32 @@ class TestStructuresAndDtypes:
             theta, m, v = adam_update(theta, g, m, v, t, lr=0.1)
         # θ crosses zero for some coordinates: compare with an absolute floor.
         np.testing.assert_allclose(ours, theta, rtol=1e-14, atol=1e-16)
+
+
+class TestChunkedThreadedPath:
+    """Large contiguous arrays are cut into cache-sized chunks shared between
+    threads; shrink CHUNK so the tests exercise that path on small arrays."""
+
+    @pytest.fixture(autouse=True)
+    def small_chunks(self, monkeypatch):
+        import adamref.optimizer as optimizer
+        monkeypatch.setattr(optimizer, "CHUNK", 64)
+        monkeypatch.setattr(optimizer, "THREADS", 3)
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_threaded_chunks_equal_a_single_pass(self, dtype):
+        rng = np.random.default_rng(8)
+        grads = rng.standard_normal((6, 1000)).astype(dtype)   # 16 chunks over 3 threads
+        chunked, opt = np.ones(1000, dtype), Adam(lr=0.01, amsgrad=True)
+        whole, opt_whole = np.ones((1000, 1), dtype), Adam(lr=np.array([0.01]), amsgrad=True)
+        for g in grads:
+            opt.step(chunked, g)
+            opt_whole.step(whole, g[:, None])   # array lr: whole-array path, no chunks
+        np.testing.assert_array_equal(chunked, whole[:, 0])
+        np.testing.assert_array_equal(opt.v_max, opt_whole.v_max[:, 0])
+
+    def test_overflow_in_a_worker_thread_is_reported(self):
+        g = np.ones(1000, np.float32)
+        g[937] = 1e20                                           # lands in a worker's chunk
+        with pytest.raises(FloatingPointError, match="params: overflow"):
+            Adam().step(np.zeros(1000, np.float32), g)
