@@ -29,6 +29,7 @@ lab: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_adam_step.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 constraints: setup
 	head -n 3 constraints.txt > constraints.new

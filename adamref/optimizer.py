@@ -230,7 +230,7 @@ class Optimizer:
             # Array constants are cast to the parameter's dtype, as Python floats
             # are: a float32 sweep then rounds exactly like float32 single runs.
             scratch = self._scratch_for(("leaf", i), theta.shape, theta.dtype)
-            constants = {k: v.astype(theta.dtype) if isinstance(v, np.ndarray) else v
+            constants = {k: np.asarray(v, dtype=theta.dtype) if isinstance(v, np.ndarray) else v
                          for k, v in constants.items()}
             self._update(theta, grad, buffers, scratch, constants)
 
