@@ -113,8 +113,6 @@ class Adam(Optimizer):
             one_minus_beta2=1 - h["beta2"],
             step_size=h["lr"] / correction1,             # α / (1 − β1^t)
             sqrt_correction2=np.sqrt(correction2),       # √(1 − β2^t)
-            # ε̂ form: α_t = α·√(1−β2^t)/(1−β1^t)
-            alpha_t=h["lr"] * np.sqrt(correction2) / correction1,
             decay_factor=1 - h["lr"] * h["weight_decay"])
         return {k: as_weak_scalar(x) for k, x in constants.items()}
 
@@ -143,15 +141,27 @@ class Adam(Optimizer):
             v = np.maximum(buffers["v_max"], v, out=buffers["v_max"])
         denom = np.sqrt(v, out=tmp)
         if self.epsilon_hat:
-            denom += c["eps"]                      # √v + ε̂
+            denom += c["eps"]                                # √v + ε̂
             step = np.divide(m, denom, out=tmp)
-            step *= c["alpha_t"]                             # α_t·m / (√v + ε̂)
+            step *= self._epsilon_hat_step_size(c, theta.dtype)  # α_t·m / (√v + ε̂)
         else:
             denom /= c["sqrt_correction2"]                   # √v̂ = √v / √(1 − β2^t)
-            denom += c["eps"]                      # √v̂ + ε
+            denom += c["eps"]                                # √v̂ + ε
             step = np.divide(m, denom, out=tmp)
             step *= c["step_size"]                           # α·m̂ / (√v̂ + ε)
         theta -= step
+
+
+    def _epsilon_hat_step_size(self, c, dtype):
+        """α_t = α·√(1 − β2^t)/(1 − β1^t), computed as Keras/TensorFlow do: in the
+        parameter's dtype, from α, β1, β2 and t cast to it (in float32,
+        float32(0.999) = 0.99900001, which shifts α_t by ~6e-6 relative)."""
+        if not self.bias_correction:
+            return np.asarray(c["lr"], dtype)
+        lr, beta1, beta2, t = (np.asarray(x, dtype) for x in
+                               (c["lr"], c["beta1"], c["beta2"], self.t))
+        one = dtype.type(1)
+        return lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))
 
 
 class AdamW(Adam):

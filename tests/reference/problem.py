@@ -4,13 +4,14 @@ feeds it to adamref).  Pure NumPy, no other import.
 
 ``gradient(theta, step)`` is the gradient of a mildly ill-conditioned quadratic
 
-    f(θ) = ½ (θ − θ*)ᵀ A (θ − θ*),   A = diag(CURVATURES) + COUPLING·(S + Sᵀ)
+    f(θ) = ½ (θ − θ*)ᵀ A (θ − θ*)
 
-(S the cyclic shift, so A is a symmetric positive definite circulant-banded
-matrix with condition number ≈ 120) plus a fixed per-step perturbation, with
-some coordinates receiving an exactly zero gradient on some steps:
+where A is symmetric positive definite with diagonal CURVATURES and a coupling
+COUPLING[i] between coordinates i and i+1 (a chain over coordinates 1..5;
+condition number ≈ 120), plus a fixed per-step perturbation, with some
+coordinates receiving an exactly zero gradient on some steps:
 
-- coordinate 0 is flat and starts near θ*, with a tiny perturbation: its
+- coordinate 0 is flat, uncoupled and starts near θ*, with a tiny perturbation: its
   gradients are ~1e-3, so ``eps = 1e-3`` (and Keras' ε̂ = 1e-7 against the
   uncorrected √v) visibly changes its steps;
 - coordinate 1 gets a gradient only on every 4th step (sparse: m and v decay
@@ -37,7 +38,7 @@ MAX_STEPS = 64   #: the oracle is defined for steps 1..MAX_STEPS
 SEED = 20150101  #: perturbation table seed
 
 CURVATURES = np.array([0.1, 0.3, 1.0, 2.0, 5.0, 12.0])
-COUPLING = 0.04                                    # < min(CURVATURES)/2: A is SPD
+COUPLING = np.array([0.0, 0.04, 0.04, 0.04, 0.04, 0.0])  # A[i, i+1]; diagonally dominant
 THETA_STAR = np.array([0.5, -1.0, 0.75, 1.5, -0.5, 0.25])
 THETA0 = np.array([0.51, 0.5, -0.25, 0.5, 0.5, -0.75])  # coordinate 0 starts near θ*
 NOISE_SCALE = np.array([1e-3, 0.05, 0.05, 0.05, 0.05, 0.05])
@@ -70,15 +71,15 @@ def gradient(theta, step: int) -> np.ndarray:
     if not 1 <= step <= MAX_STEPS:
         raise ValueError(f"step must be in 1..{MAX_STEPS}, got {step}")
     x = theta.astype(np.float64) - THETA_STAR
-    neighbours = np.roll(x, 1) + np.roll(x, -1)
-    g = CURVATURES * x + COUPLING * neighbours + NOISE[step - 1]
+    coupled = COUPLING * np.roll(x, -1) + np.roll(COUPLING, 1) * np.roll(x, 1)
+    g = CURVATURES * x + coupled + NOISE[step - 1]
     g = g * SCALE[step - 1]                    # exact zeros where the scale is 0
     return g.astype(theta.dtype)
 
 
 def condition_number() -> float:
     """cond(A), for the docstring's claim (uses LAPACK; not on the replay path)."""
-    a = np.diag(CURVATURES) + COUPLING * (np.roll(np.eye(N), 1, axis=1)
-                                          + np.roll(np.eye(N), -1, axis=1))
+    upper = COUPLING[:, None] * np.roll(np.eye(N), 1, axis=1)   # A[i, i+1] = COUPLING[i]
+    a = np.diag(CURVATURES) + upper + upper.T
     eig = np.linalg.eigvalsh(a)
     return float(eig[-1] / eig[0])
