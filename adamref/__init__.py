@@ -9,6 +9,7 @@ from .adam import Adam, AdamW, adam_update, keras_adam
 from .adamax import AdaMax
 from .baselines import SGD, AdaGrad, RMSprop
 from .optimizer import Optimizer
+from . import keras_style  # noqa: E402  (Keras-style Sequential/Dense/fit)
 
 __all__ = [
            "SGD",
