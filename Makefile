@@ -6,7 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: setup book test lab benchmark constraints clean
+.PHONY: setup chromium book test lab benchmark constraints clean
+
+# Debian's chromium, for the browser test of the built book (tests/test_built_book.py).
+CHROMIUM_INSTALL := apt-get update -qq && apt-get install -y -qq chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +19,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ]; then $(CHROMIUM_INSTALL); \
+	    else sudo sh -c "$(CHROMIUM_INSTALL)"; fi; }
+
 book: setup
+	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-test: setup
+# The browser test needs the built book, so `test` builds it first.
+test: setup chromium book
 	$(BIN)/python -m pytest --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg tests chapters
 

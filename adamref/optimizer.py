@@ -95,7 +95,7 @@ class Optimizer:
         same structure and shapes.  NaN or Inf in a gradient propagates into the
         state and the parameter (as in PyTorch and Keras): the optimizer does not
         hide a diverging run.  A squared gradient that overflows the parameter's
-        dtype (|g| > ~1.8e19 in float32) raises ``FloatingPointError`` instead of
+        dtype (``|g| > 1.8e19`` in float32) raises ``FloatingPointError`` instead of
         silently producing an infinite second moment.
         """
         param_leaves, grad_leaves, structure = flatten_pair(params, grads)
