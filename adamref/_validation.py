@@ -56,13 +56,18 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
+def integer(name: str, value, low: int = 0) -> int:
+    """An integer (not a bool, not a float) >= ``low``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def step_count(name: str, value) -> int:
     """A step counter is an integer >= 1 (Algorithm 1 starts at t = 1)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return integer(name, value, low=1)
 
 
 def float_array(name: str, value) -> np.ndarray:

@@ -14,8 +14,7 @@ def trajectory(optimizer, gradient, theta0, steps: int) -> np.ndarray:
     Returns the visited points, shape ``(steps + 1, *theta0.shape)``; row 0 is
     ``theta0``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = check.integer("steps", steps, low=0)
     theta = np.array(theta0, dtype=float)
     check.float_array("theta0", theta)
     path = np.empty((steps + 1, *theta.shape))

@@ -73,9 +73,9 @@ def test_trajectory_records_every_step_without_touching_theta0():
     np.testing.assert_array_equal(theta0, [1.0, -1.0])
 
 
-@pytest.mark.parametrize("steps", [-1, 2.5, True])
-def test_trajectory_rejects_bad_steps(steps):
-    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+@pytest.mark.parametrize("steps, error", [(-1, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_trajectory_rejects_bad_steps(steps, error):
+    with pytest.raises(error, match="steps must be an integer >= 0"):
         trajectory(adamref.SGD(), Quadratic().gradient, np.zeros(2), steps)
 
 
