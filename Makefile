@@ -40,6 +40,7 @@ lab: setup
 benchmark: setup
 	$(BIN)/python benchmarks/bench_adam_step.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_keras_fit.py
 
 constraints: setup
 	head -n 3 constraints.txt > constraints.new
