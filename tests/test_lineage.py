@@ -1,0 +1,120 @@
+"""The lineage SGD → momentum → RMSprop → Adam: tuning, equivalences, measurements."""
+
+import numpy as np
+import pytest
+
+import adamref
+from adamref import lineage as L
+from adamref.problems import Quadratic, Rosenbrock
+from adamref.runs import trajectory
+
+
+@pytest.mark.parametrize("beta2", [0.99, 0.999])
+def test_adam_without_beta1_and_bias_correction_is_rmsprop(beta2):
+    theta0 = np.array([-1.5, 2.0])
+    f = Rosenbrock()
+    adam = adamref.Adam(lr=0.01, beta1=0.0, beta2=beta2, bias_correction=False)
+    rms = adamref.RMSprop(lr=0.01, alpha=beta2)
+    step_a, step_b = L.lockstep_steps(adam, rms, f.gradient, theta0, 300)
+    np.testing.assert_allclose(step_a, step_b, rtol=1e-12, atol=1e-15)
+    corrected = adamref.Adam(lr=0.01, beta1=0.0, beta2=beta2)
+    step_c, step_r = L.lockstep_steps(corrected, adamref.RMSprop(lr=0.01, alpha=beta2),
+                                      f.gradient, theta0, 300)
+    assert np.abs(step_c[0]).max() == pytest.approx(0.01)              # α·sign(g)
+    assert np.abs(step_r[0]).max() == pytest.approx(0.01 / np.sqrt(1 - beta2))
+
+
+def test_free_running_trajectories_agree_on_the_quadratic():
+    q, theta0 = Quadratic((1.0, 100.0)), np.array([-4.0, 1.5])
+    adam = trajectory(adamref.Adam(lr=0.1, beta1=0.0, bias_correction=False), q.gradient,
+                      theta0, 200)
+    rms = trajectory(adamref.RMSprop(lr=0.1, alpha=0.999), q.gradient, theta0, 200)
+    np.testing.assert_allclose(adam, rms, rtol=1e-13, atol=1e-15)
+
+
+def test_lockstep_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="optimizer_b must be an adamref optimizer"):
+        L.lockstep_steps(adamref.SGD(), "sgd", Quadratic().gradient, np.zeros(2), 3)
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
+        L.lockstep_steps(adamref.SGD(), adamref.SGD(), Quadratic().gradient, np.zeros(2), 0)
+
+
+def test_heavy_ball_is_ema_momentum_with_a_rescaled_learning_rate():
+    q, theta0 = Quadratic((1.0, 30.0)), np.array([2.0, 1.0])
+    ema = L.ema_momentum_trajectory(q.gradient, theta0, 100, lr=0.05, beta1=0.9)
+    heavy = trajectory(adamref.SGD(lr=0.05 * (1 - 0.9), momentum=0.9), q.gradient, theta0, 100)
+    np.testing.assert_allclose(heavy, ema, rtol=1e-10, atol=1e-13)
+    damped = trajectory(adamref.SGD(lr=0.05, momentum=0.9, dampening=0.9), q.gradient,
+                        theta0, 100)
+    assert np.abs(damped[1] - ema[1]).max() > 0.01        # PyTorch's first step b₁ = g₁
+    assert not np.allclose(damped, ema)
+
+
+def test_tune_lr_picks_the_best_of_the_grid_and_flags_divergence():
+    grid = np.array([1e-3, 1e-2, 0.019, 0.03])
+    res = L.tune_lr("quadratic", grid, steps=50)
+    best, scores = res["SGD"]
+    assert scores[3] == np.inf                          # lr > 2/c_max diverges
+    assert best == grid[np.argmin(scores)] and best == pytest.approx(0.019)
+    # the score at the best lr is the tail mean of that single run
+    path = trajectory(adamref.SGD(lr=best), Quadratic((1.0, 100.0)).gradient,
+                      np.array([-4.0, 1.5]), 50)
+    tail = Quadratic((1.0, 100.0)).value(path[38:]).mean()
+    assert scores[2] == pytest.approx(tail, rel=1e-12)
+
+
+def test_tune_lr_repeats_average_independent_noise():
+    grid = np.array([0.01, 0.1])
+    one = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=1, steps=40)["Adam"][1]
+    many = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=8, steps=40)["Adam"][1]
+    assert one.shape == many.shape == (2,) and not np.allclose(one, many)
+
+
+def test_lineage_paths_shape_and_common_noise():
+    lrs = {"SGD": 0.01, "Momentum": 0.001, "RMSprop": 0.01, "Adam": 0.1}
+    paths = L.lineage_paths("quadratic", lrs, noise=1.0, seed=4, steps=20)
+    assert list(paths) == list(L.LINEAGE)
+    assert all(p.shape == (21, 2) for p in paths.values())
+    again = L.lineage_paths("quadratic", lrs, noise=1.0, seed=4, steps=20)
+    np.testing.assert_array_equal(paths["Adam"], again["Adam"])
+
+
+def test_guarded_gradient_freezes_diverged_rows():
+    grad = L.guarded(Quadratic().gradient, bound=10.0)
+    out = grad(np.array([[1.0, 1.0], [20.0, 1.0], [np.inf, 0.0]]))
+    np.testing.assert_array_equal(out, [[1.0, 50.0], [0.0, 0.0], [0.0, 0.0]])
+
+
+def test_step_measurements():
+    straight = np.stack([np.linspace(0, 1, 11), np.linspace(0, 2, 11)], axis=1)
+    assert L.path_efficiency(straight, 10) == pytest.approx(1.0)
+    assert L.coordinate_step_ratio(straight, 10) == pytest.approx(2.0)
+    zigzag = np.array([[0, 0], [1, 1], [2, 0], [3, 1], [4, 0]], dtype=float)
+    assert L.path_efficiency(zigzag, 4) == pytest.approx(4 / (4 * np.sqrt(2)))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: L.lineage_problem("bowl"), ValueError, "name must be one of"),
+    (lambda: L.lineage_optimizers({"SGD": 0.1}), ValueError, "lrs must be a dict with the keys"),
+    (lambda: L.lineage_optimizers(dict.fromkeys(L.LINEAGE, -1.0)), ValueError,
+     r"lrs\['SGD'\] must be >= 0.0, got -1.0"),
+    (lambda: L.tune_lr("quadratic", [0.1]), ValueError, "lr_grid must be a 1-D array of at least 2"),
+    (lambda: L.tune_lr("quadratic", [0.1, 0.2], tail=0.0), ValueError, "tail must be in"),
+    (lambda: L.tune_lr("quadratic", [0.1, 0.2], repeats=0), ValueError,
+     "repeats must be an integer >= 1, got 0"),
+    (lambda: L.lineage_paths("quadratic", dict.fromkeys(L.LINEAGE, 0.1), noise=-1.0),
+     ValueError, "noise must be >= 0"),
+    (lambda: L.lineage_paths("quadratic", dict.fromkeys(L.LINEAGE, 0.1), noise=1.0, seed=0.5),
+     TypeError, "seed must be an integer"),
+    (lambda: L.guarded(3.0), TypeError, "gradient must be callable"),
+    (lambda: L.path_efficiency(np.zeros((5, 3)), 2), ValueError, r"path must have shape"),
+    (lambda: L.path_efficiency(np.zeros((5, 2)), 5), ValueError, r"steps must be in \[1, 4\], got 5"),
+    (lambda: L.coordinate_step_ratio(np.zeros((5, 2)), 1.5), TypeError, "steps must be an integer"),
+    (lambda: L.ema_momentum_trajectory(Quadratic().gradient, np.zeros(2), 5, lr=0.1, beta1=1.0),
+     ValueError, "beta1 must be in"),
+    (lambda: L.ema_momentum_trajectory(Quadratic().gradient, np.zeros(2), -1, lr=0.1, beta1=0.5),
+     ValueError, "steps must be an integer >= 0, got -1"),
+])
+def test_bad_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
