@@ -120,6 +120,11 @@ class Optimizer:
         return params
 
     @property
+    def hyperparameters(self) -> dict:
+        """The validated hyperparameters (floats, or arrays for a sweep), a copy."""
+        return dict(self._hyper)
+
+    @property
     def state(self) -> dict:
         """The per-parameter buffers, each in the structure of ``params``
         (live arrays, not copies).  Empty before the first step."""

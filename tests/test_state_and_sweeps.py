@@ -146,3 +146,16 @@ class TestNonFinite:
         theta, opt = np.zeros(2, np.float32), Adam()
         with pytest.raises(FloatingPointError, match=r"params: overflow .* float32 .* 1e\+20"):
             opt.step(theta, np.array([1e20, 1.0], np.float32))
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: RMSprop(lr=0.02, alpha=0.9), {"lr": 0.02, "alpha": 0.9, "eps": 1e-8}),
+    (lambda: SGD(lr=0.5, momentum=0.8), {"lr": 0.5, "momentum": 0.8, "dampening": 0.0}),
+    (lambda: Adam(lr=np.array([[0.1], [0.2]])), {"beta1": 0.9}),
+])
+def test_hyperparameters_are_inspectable(make, expected):
+    opt = make()
+    for name, value in expected.items():
+        assert opt.hyperparameters[name] == value
+    opt.hyperparameters["lr"] = -1.0          # a copy: the optimizer is unaffected
+    assert np.all(opt.hyperparameters["lr"] != -1.0)
