@@ -247,7 +247,7 @@ def snr_step_sizes(snr, *, beta1=0.9, beta2=0.999, eps=1e-8, steps=3000, burn_in
                    streams=100, seed=0):
     """Adam's update on ``snr_stream`` gradients, measured after ``burn_in`` steps.
 
-    Returns ``mean_abs`` (mean of |Δθ|/α, per SNR), ``mean_signed`` (mean of
+    Returns ``mean_abs`` (mean of ``|Δθ|/α``, per SNR), ``mean_signed`` (mean of
     −Δθ/α, the step along the true descent direction) and ``predicted_abs``
     (``predicted_mean_abs_step``).  α cancels: it is set to 1.
     """
@@ -265,7 +265,7 @@ def snr_step_sizes(snr, *, beta1=0.9, beta2=0.999, eps=1e-8, steps=3000, burn_in
 
 
 def erf(x):
-    """The error function, vectorized (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
+    """The error function, vectorized (Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7)."""
     x = _real_array("x", x)
     s, a = np.sign(x), np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
