@@ -8,7 +8,6 @@ evaluated in one call, so one optimizer ``step`` on parameters of shape
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +16,7 @@ from . import _validation as check
 
 
 def _count(name: str, value, low: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check.integer(name, value, low)
 
 
 def _seed(value) -> int:

@@ -24,11 +24,7 @@ def _beta(name, value):
 
 
 def _count(name, value, low=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check.integer(name, value, low)
 
 
 def _stream(name, x):

@@ -29,10 +29,10 @@ This module imports only NumPy and the optimizers: no plotting, nothing of the b
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
+from . import _validation as check
 from .adam import keras_adam
 from .optimizer import Optimizer
 
@@ -56,18 +56,10 @@ OPTIMIZERS = {"adam": keras_adam}
 _global = {"rng": np.random.default_rng()}
 
 
-def _integer(name: str, value, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def set_random_seed(seed: int) -> None:
     """Seed the generator behind the initial weights and the unseeded shuffles
     (the counterpart of ``keras.utils.set_random_seed``)."""
-    _global["rng"] = np.random.default_rng(_integer("seed", seed, 0))
+    _global["rng"] = np.random.default_rng(check.integer("seed", seed, 0))
 
 
 def _float32_array(name: str, value, ndims: tuple) -> np.ndarray:
@@ -94,7 +86,7 @@ class Dense:
     """
 
     def __init__(self, units, input_shape=None):
-        self.units = _integer("units", units, 1)
+        self.units = check.integer("units", units, 1)
         self.input_shape = None
         self.kernel = self.bias = None
         if input_shape is not None:
@@ -102,12 +94,12 @@ class Dense:
                     or not isinstance(input_shape, (list, tuple)) or len(input_shape) != 1):
                 raise ValueError("input_shape must be a list or tuple of one integer "
                                  f"(the number of input features), got {input_shape!r}")
-            self.input_shape = (_integer("input_shape[0]", input_shape[0], 1),)
+            self.input_shape = (check.integer("input_shape[0]", input_shape[0], 1),)
             self.build(self.input_shape[0])
 
     def build(self, fan_in: int) -> None:
         """Draw the kernel from glorot_uniform and set the bias to zero."""
-        fan_in = _integer("fan_in", fan_in, 1)
+        fan_in = check.integer("fan_in", fan_in, 1)
         limit = np.sqrt(6.0 / (fan_in + self.units))
         kernel = _global["rng"].uniform(-limit, limit, size=(fan_in, self.units))
         self.kernel = kernel.astype(np.float32)
@@ -185,14 +177,14 @@ class Sequential:
             raise ValueError("fit() needs a compiled model: call "
                              "model.compile(optimizer=..., loss='mse') first")
         x, y = self._checked_data(x, y)
-        epochs = _integer("epochs", epochs, 1)
+        epochs = check.integer("epochs", epochs, 1)
         batch_size = (DEFAULT_BATCH_SIZE if batch_size is None
-                      else _integer("batch_size", batch_size, 1))
+                      else check.integer("batch_size", batch_size, 1))
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         if verbose not in (0, 1, 2, "auto") or isinstance(verbose, bool):
             raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        rng = _global["rng"] if seed is None else np.random.default_rng(_integer("seed", seed, 0))
+        rng = _global["rng"] if seed is None else np.random.default_rng(check.integer("seed", seed, 0))
 
         n = len(x)
         starts = np.arange(0, n, batch_size)

@@ -21,14 +21,6 @@ from numpy.polynomial import legendre
 from . import _validation as check
 
 
-def _count(name, value, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def target(x):
     """The true function, ``sin(3x)``."""
     return np.sin(3 * np.asarray(x, dtype=float))
@@ -49,10 +41,10 @@ class RegressionData:
 def make_data(n_train: int = 20, n_val: int = 20, n_test: int = 200, n_features: int = 30,
               noise: float = 0.3, draws: int = 5, seed: int = 0) -> RegressionData:
     """``draws`` seeded data sets (see the module docstring)."""
-    sizes = {"train": _count("n_train", n_train, 1), "val": _count("n_val", n_val, 1),
-             "test": _count("n_test", n_test, 1)}
-    n_features = _count("n_features", n_features, 1)
-    draws = _count("draws", draws, 1)
+    sizes = {"train": check.integer("n_train", n_train, 1), "val": check.integer("n_val", n_val, 1),
+             "test": check.integer("n_test", n_test, 1)}
+    n_features = check.integer("n_features", n_features, 1)
+    draws = check.integer("draws", draws, 1)
     noise = check.hyperparameter("noise", noise, low=0.0)
     if np.ndim(noise):
         raise TypeError(f"noise must be a scalar, got {noise!r}")
@@ -98,7 +90,7 @@ def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = (
     optimizer whose hyperparameters have shape ``(K, 1)`` to train K
     configurations on every draw in one run.
     """
-    steps = _count("steps", steps, 0)
+    steps = check.integer("steps", steps, 0)
     if not isinstance(data, RegressionData):
         raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
     if not isinstance(configs, tuple) or not all(

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import seed_regression as sr
-from .keras_style import _integer
+from . import _validation as check
 
 
 def _axes(ax):
@@ -57,8 +57,8 @@ def draw_seed_regression(fig, lr=sr.LEARNING_RATE, epochs=sr.EPOCHS, batch_size=
                          noise=sr.NOISE):
     """Explorer figure: train the snippet with these settings; left the loss per
     epoch (log scale), right the weight per step against 3 and least squares."""
-    epochs = _integer("epochs", epochs, 1)
-    batch_size = _integer("batch_size", batch_size, 1)
+    epochs = check.integer("epochs", epochs, 1)
+    batch_size = check.integer("batch_size", batch_size, 1)
     _, history, x, y = sr.train(lr=lr, epochs=epochs, batch_size=batch_size, noise=noise)
     w_ls, _ = sr.least_squares(x, y)
     ax_loss, ax_w = fig.subplots(1, 2)

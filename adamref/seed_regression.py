@@ -13,7 +13,7 @@ import numpy as np
 from . import _validation as check
 from .adam import keras_adam
 from .baselines import SGD
-from .keras_style import Dense, History, Sequential, _integer, set_random_seed
+from .keras_style import Dense, History, Sequential, set_random_seed
 
 #: The snippet's settings.
 TRUE_SLOPE, N_SAMPLES, NOISE, LEARNING_RATE, EPOCHS = 3.0, 100, 0.1, 0.01, 100
@@ -25,12 +25,12 @@ def make_data(n=N_SAMPLES, slope=TRUE_SLOPE, noise=NOISE, seed=0):
     from ``np.random.default_rng(seed)`` (x first, then the noise): the same
     arrays as ``x = rng.standard_normal((n, 1)).astype(np.float32)``;
     ``y = (slope * x + noise * rng.standard_normal((n, 1))).astype(np.float32)``."""
-    n = _integer("n", n, 1)
+    n = check.integer("n", n, 1)
     slope = check.hyperparameter("slope", slope, low=-np.inf)
     noise = check.hyperparameter("noise", noise, low=0.0)
     if not isinstance(slope, float) or not isinstance(noise, float):
         raise TypeError(f"slope and noise must be numbers, got {slope!r} and {noise!r}")
-    rng = np.random.default_rng(_integer("seed", seed, 0))
+    rng = np.random.default_rng(check.integer("seed", seed, 0))
     x = rng.standard_normal((n, 1)).astype(np.float32)
     y = (slope * x + noise * rng.standard_normal((n, 1))).astype(np.float32)
     return x, y
@@ -119,7 +119,7 @@ def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimiz
 def sweep_model_seeds(seeds, **train_kwargs):
     """Run ``train(model_seed=s, **train_kwargs)`` for each seed (same data, a
     different initial kernel and shuffle order); returns ``(w0, w_final)`` arrays."""
-    seeds = [_integer("seeds[i]", s, 0) for s in seeds]
+    seeds = [check.integer("seeds[i]", s, 0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must not be empty")
     if "model_seed" in train_kwargs:

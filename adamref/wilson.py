@@ -30,14 +30,6 @@ SHARED = 3
 OWN_POSITIVE, OWN_NEGATIVE = 1, 5
 
 
-def _count(name, value, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class WilsonData:
     """``draws`` data sets: train ``(draws, n_train, d)``, test ``(draws, n_test, d)``."""
@@ -76,9 +68,9 @@ def make_data(n_train: int = 40, n_test: int = 1000, p: float = 7 / 8, draws: in
               seed: int = 0) -> WilsonData:
     """``draws`` seeded data sets with ``n_train`` training and ``n_test`` test
     examples, labels ``+1`` with probability ``p``."""
-    n_train = _count("n_train", n_train, 1)
-    n_test = _count("n_test", n_test, 1)
-    draws = _count("draws", draws, 1)
+    n_train = check.integer("n_train", n_train, 1)
+    n_test = check.integer("n_test", n_test, 1)
+    draws = check.integer("draws", draws, 1)
     p = check.hyperparameter("p", p, low=0.0, high=1.0)
     if np.ndim(p):
         raise TypeError(f"p must be a scalar, got {p!r}")
@@ -118,7 +110,7 @@ def gradient(w, X, y) -> np.ndarray:
 def train(optimizer, X, y, steps: int, w0=None) -> np.ndarray:
     """Run ``optimizer`` (any ``adamref`` optimizer) for ``steps`` full-batch
     steps on every draw at once, from ``w0`` (default 0); returns ``w``."""
-    steps = _count("steps", steps, 0)
+    steps = check.integer("steps", steps, 0)
     X = np.asarray(X, dtype=float)
     if X.ndim != 3:
         raise ValueError(f"X must have shape (draws, n, d), got shape {X.shape}")
