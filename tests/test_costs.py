@@ -1,0 +1,114 @@
+"""Memory and compute accounting (adamref.costs) and its figure (adamref.plot_costs)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import ipywidgets  # noqa: E402
+
+from adamref import widgets  # noqa: E402
+from adamref.costs import (OPTIMIZERS, best_time, bytes_per_parameter, chunk_bytes,  # noqa: E402
+                           copy_bandwidth, count_step_operations, formula_state_bytes,
+                           least_squares_gradient_time, measure_state_memory, min_bytes_moved,
+                           state_buffers, step_time, training_gigabytes)
+from adamref.optimizer import CHUNK  # noqa: E402
+from adamref.plot_costs import draw_memory, plot_training_memory  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_measured_state_matches_the_formula(name, dtype):
+    n = 5000
+    m = measure_state_memory(name, n, dtype)
+    itemsize = np.dtype(dtype).itemsize
+    assert m["state"] == formula_state_bytes(name, n, itemsize) == state_buffers(name) * n * itemsize
+    # two parameter-sized scratch buffers (n < CHUNK), nothing else array-sized
+    assert m["scratch"] == 2 * chunk_bytes(n, dtype) == 2 * n * itemsize
+    assert m["arrays"] == m["state"] + m["scratch"]
+    assert m["peak"] >= m["arrays"]
+
+
+def test_scratch_stops_growing_at_the_chunk_size():
+    m = measure_state_memory("Adam", 2 * CHUNK)
+    assert m["state"] == 2 * 2 * CHUNK * 8
+    assert m["scratch"] == 2 * chunk_bytes(2 * CHUNK) == 2 * CHUNK * 8
+
+
+def test_state_buffer_counts():
+    assert [state_buffers(n) for n in OPTIMIZERS] == [0, 1, 1, 1, 2, 3]
+
+
+def test_formulas_for_second_order_methods():
+    assert formula_state_bytes("full-matrix AdaGrad", 1000, 4) == 4_000_000
+    assert formula_state_bytes("L-BFGS", 1000, 4, history=10) == 80_000
+
+
+def test_bytes_per_parameter_match_zero_16_bytes():
+    assert sum(bytes_per_parameter("Adam", "mixed").values()) == 16     # ZeRO's 2 + 2 + 12
+    assert sum(bytes_per_parameter("Adam", "fp32").values()) == 16
+    assert sum(bytes_per_parameter("SGD", "fp32").values()) == 8
+    assert sum(bytes_per_parameter("AMSGrad", "mixed").values()) == 20
+    assert training_gigabytes("Adam", 7e9) == pytest.approx(112.0)
+
+
+def test_operation_counts_follow_the_code():
+    adam = count_step_operations("Adam")
+    assert adam["ops_per_param"] == 13 and adam["ufuncs"].count("sqrt") == 1
+    assert count_step_operations("SGD")["ufuncs"] == ["multiply", "subtract"]
+    assert count_step_operations("AMSGrad")["ops_per_param"] == 14
+    assert min_bytes_moved("Adam") == 56 and min_bytes_moved("SGD", itemsize=4) == 12
+
+
+def test_timings_are_positive():
+    assert best_time(lambda: None, 2) > 0
+    assert copy_bandwidth(1 << 12, 2) > 0
+    assert step_time("Adam", 1000, 2) > 0
+    assert least_squares_gradient_time(100, 4, 2) > 0
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: measure_state_memory("Adamax", 10), ValueError, r"name must be one of \['SGD'"),
+    (lambda: measure_state_memory("Adam", 0), ValueError, r"n must be an integer >= 1, got 0"),
+    (lambda: measure_state_memory("Adam", 10, np.int32), ValueError, "dtype must be a floating dtype, got int32"),
+    (lambda: chunk_bytes(2.5), TypeError, r"n must be an integer >= 1, got 2.5"),
+    (lambda: formula_state_bytes("Adam", 10, itemsize=0), ValueError, "itemsize must be an integer >= 1, got 0"),
+    (lambda: bytes_per_parameter("Adam", "bf16"), ValueError, r"precision must be 'fp32' or 'mixed', got 'bf16'"),
+    (lambda: training_gigabytes("Adam", -1), ValueError, r"n_params must be a number > 0, got -1"),
+    (lambda: best_time(3), TypeError, "fn must be callable, got 3"),
+    (lambda: formula_state_bytes("Newton", 10), ValueError, r"method must be one of \['SGD'.*got 'Newton'"),
+    (lambda: least_squares_gradient_time(10, 2, seed="a"), TypeError, "seed must be an integer, got 'a'"),
+    (lambda: least_squares_gradient_time(10, 0), ValueError, "batch must be an integer >= 1, got 0"),
+    (lambda: plot_training_memory(0), ValueError, "billions must be a number > 0, got 0"),
+    (lambda: plot_training_memory(1.0, device_gb=-5), ValueError, "device_gb must be a number > 0, got -5"),
+])
+def test_cost_functions_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+    plt.close("all")
+
+
+def test_training_memory_bars_add_up():
+    ax = plot_training_memory(7.0, "mixed", names=["SGD", "Adam"])
+    widths = [p.get_width() for p in ax.patches]
+    assert sum(widths) == pytest.approx(7.0 * (8 + 16))
+    assert ax.get_title() and ax.get_xlabel()
+    plt.close("all")
+
+
+def test_memory_explorer_redraws_with_the_sliders():
+    billions = ipywidgets.FloatLogSlider(value=7.0, base=10, min=-1, max=3, step=0.1)
+    precision = ipywidgets.Dropdown(options=["fp32", "mixed"], value="mixed")
+    ex = widgets.explorer(draw_memory, billions=billions, precision=precision)
+    right = ex.figure.axes[1]
+    total = sum(p.get_width() for p in right.patches)
+    assert "mixed" in right.get_title() and ex.redraws == 1
+    billions.value = 70.0
+    right = ex.figure.axes[1]
+    assert ex.redraws == 2 and sum(p.get_width() for p in right.patches) == pytest.approx(10 * total)
+    precision.value = "fp32"
+    assert ex.redraws == 3 and "fp32" in ex.figure.axes[1].get_title()
+    plt.close("all")

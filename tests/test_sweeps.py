@@ -1,0 +1,191 @@
+"""Broadcast sweeps (adamref.sweeps) and their figures (adamref.plot_sweeps)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from adamref import SGD, Adam  # noqa: E402
+from adamref import widgets  # noqa: E402
+from adamref.plot_sweeps import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap  # noqa: E402
+from adamref.problems import Quadratic, Rosenbrock  # noqa: E402
+from adamref.sweeps import (LeastSquares, SweepResult, default_problems, good_range,  # noqa: E402
+                            grid_configurations, log_grid, sweep, sweep_loop)
+
+ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))
+
+
+def test_log_grid_has_both_ends_and_the_requested_density():
+    grid = log_grid(1e-4, 1.0, per_decade=5)
+    assert grid.size == 21 and grid[0] == pytest.approx(1e-4) and grid[-1] == pytest.approx(1.0)
+    np.testing.assert_allclose(np.diff(np.log10(grid)), 0.2)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(low=0.0, high=1.0), ValueError, r"low must be a finite number > 0, got 0.0"),
+    (dict(low=1.0, high=0.1), ValueError, r"high must be > low, got low=1.0, high=0.1"),
+    (dict(low=1e-3, high=1.0, per_decade=0), ValueError, r"per_decade must be an integer >= 1"),
+    (dict(low="a", high=1.0), TypeError, r"low must be a real number, got 'a'"),
+])
+def test_log_grid_rejects_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        log_grid(**kwargs)
+
+
+def test_least_squares_gap_and_gradient_are_exact():
+    ls = LeastSquares(n_samples=50, n_features=4, scale_ratio=5.0, seed=1)
+    assert ls.value(ls.solution) == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(ls.gradient(ls.solution), 0.0, atol=1e-12)
+    theta = np.random.default_rng(2).standard_normal((3, 4))
+    # the gap equals the raw loss difference, and the gradient is its derivative
+    raw = lambda t: 0.5 * np.sum((ls.A @ t - ls.b) ** 2) / ls.n_samples  # noqa: E731
+    for row in theta:
+        assert ls.value(row) == pytest.approx(raw(row) - raw(ls.solution), rel=1e-9)
+        h, e = 1e-6, np.eye(4)
+        numeric = [(raw(row + h * e[i]) - raw(row - h * e[i])) / (2 * h) for i in range(4)]
+        np.testing.assert_allclose(ls.gradient(row), numeric, rtol=1e-6, atol=1e-8)
+    assert ls.value(theta).shape == (3,) and ls.gradient(theta).shape == (3, 4)
+    assert ls.condition_number > 1
+
+
+def test_least_squares_validates():
+    with pytest.raises(ValueError, match=r"n_features must be an integer >= 1, got 0"):
+        LeastSquares(n_features=0)
+    with pytest.raises(ValueError, match=r"scale_ratio must be a finite number > 0, got -1"):
+        LeastSquares(scale_ratio=-1)
+    with pytest.raises(TypeError, match=r"seed must be an integer, got 1.5"):
+        LeastSquares(seed=1.5)
+    with pytest.raises(ValueError, match=r"theta must have shape \(\.\.\., 10\), got shape \(3,\)"):
+        LeastSquares().value(np.zeros(3))
+
+
+def test_broadcast_sweep_equals_the_loop_bit_for_bit():
+    for objective, theta0 in default_problems().values():
+        result = sweep(Adam, objective, theta0, 60, lr=log_grid(1e-3, 1.0, 2),
+                       beta2=[0.9, 0.999])
+        assert result.loss.shape == (7, 2) and result.configurations == 14
+        configs = grid_configurations(result, np.arange(14))
+        losses, seconds = sweep_loop(Adam, objective, theta0, 60, configs)
+        np.testing.assert_array_equal(losses, result.loss.reshape(-1))
+        assert seconds > 0 and result.seconds > 0
+
+
+def test_sweep_marks_diverged_runs_and_keeps_the_others():
+    bowl = Quadratic(curvatures=(1.0, 10.0))
+    result = sweep(SGD, bowl, [1.0, 1.0], 200, lr=[0.01, 0.1, 0.5])   # 0.5 > 2/10: diverges
+    assert np.isinf(result.loss[2]) and np.isfinite(result.loss[:2]).all()
+    assert result.loss[1] < result.loss[0]
+    assert result.best()["lr"] == 0.1
+
+
+def test_sweep_result_slices_and_best():
+    result = sweep(Adam, *ROSEN, 50, lr=[0.01, 0.1], beta1=[0.0, 0.9])
+    np.testing.assert_array_equal(result.at(beta1=0.9), result.loss[:, 1])
+    np.testing.assert_array_equal(result.at(lr=0.1, beta1=0.0), result.loss[1, 0])
+    assert result.best()["loss"] == result.loss.min()
+    with pytest.raises(ValueError, match=r"values must name swept axes \['lr', 'beta1'\], got \['beta2'\]"):
+        result.at(beta2=0.9)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(steps=0), ValueError, r"steps must be an integer >= 1, got 0"),
+    (dict(steps=2.5), TypeError, r"steps must be an integer >= 1, got 2.5"),
+    (dict(divergence=-1.0), ValueError, r"divergence must be a finite number > 0, got -1.0"),
+    (dict(theta0=np.zeros((2, 2))), ValueError, r"theta0 must be a 1-D starting point, got shape \(2, 2\)"),
+    (dict(lr=[[0.1]]), ValueError, r"grid\['lr'\] must be a non-empty 1-D array of numbers"),
+    (dict(make_optimizer=3), TypeError, r"make_optimizer must be callable, got 3"),
+    (dict(problem="rosenbrock"), TypeError, r"problem must have value\(\) and gradient\(\)"),
+])
+def test_sweep_rejects_bad_input(kwargs, error, match):
+    args = dict(make_optimizer=Adam, problem=ROSEN[0], theta0=ROSEN[1], steps=10, lr=[0.1])
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        sweep(**args)
+
+
+def test_sweep_needs_a_grid_and_loop_needs_configurations():
+    with pytest.raises(ValueError, match="grid must name at least one hyperparameter axis"):
+        sweep(Adam, *ROSEN, 10)
+    with pytest.raises(ValueError, match="configurations must be a non-empty list of dicts"):
+        sweep_loop(Adam, *ROSEN, 10, [])
+    with pytest.raises(TypeError, match=r"configurations\[0\] must be a dict, got 0.1"):
+        sweep_loop(Adam, *ROSEN, 10, [0.1])
+    result = sweep(Adam, *ROSEN, 5, lr=[0.1, 0.2])
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 2\)"):
+        grid_configurations(result, np.array([2]))
+
+
+def test_good_range_is_the_contiguous_run_around_the_best():
+    values = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    losses = np.array([1.0, 0.05, 0.01, 0.09, np.inf])
+    g = good_range(values, losses, factor=10.0)
+    assert (g.low, g.high, g.best_value, g.best_loss) == (1e-2, 1.0, 1e-1, 0.01)
+    assert g.decades == pytest.approx(2.0) and g.threshold == pytest.approx(0.1)
+    # a good value that is not connected to the best one does not count
+    g = good_range(values, np.array([0.05, 1.0, 0.01, 1.0, 1.0]))
+    assert (g.low, g.high) == (1e-1, 1e-1) and g.decades == 0.0
+    # the floor stops a rounding-level best from collapsing the range
+    g = good_range(values, np.array([1.0, 1e-20, 1e-25, 1e-22, 1.0]), floor=1e-10)
+    assert (g.low, g.high) == (1e-2, 1.0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(values=[1.0, 2.0], losses=[1.0]), ValueError, "values and losses must be 1-D arrays of one length"),
+    (dict(values=[0.0, 1.0], losses=[1.0, 1.0]), ValueError, r"values must be > 0"),
+    (dict(values=[1.0, 2.0], losses=[np.inf, np.inf]), ValueError, "every run diverged"),
+    (dict(values=[1.0, 2.0], losses=[1.0, 2.0], factor=0.5), ValueError, r"factor must be >= 1, got 0.5"),
+    (dict(values=[1.0, 2.0], losses=[1.0, 2.0], floor=-1.0), ValueError, r"floor must be >= 0.0, got -1.0"),
+])
+def test_good_range_rejects_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        good_range(**kwargs)
+
+
+def test_heatmap_marks_best_and_defaults_and_diverged_cells():
+    result = SweepResult({"lr": np.array([1e-3, 1e-2, 1e-1]), "beta2": np.array([0.9, 0.999])},
+                         np.array([[1.0, 0.5], [1e-3, 1e-6], [np.inf, 1e-2]]), steps=10, seconds=0.0)
+    ax = plot_sweep_heatmap(result, mark={"lr": 1e-3, "beta2": 0.999})
+    mesh = ax.collections[0].get_array()
+    assert mesh.mask.sum() == 1                              # the diverged cell
+    star, circle = ax.lines
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (1, 1)
+    assert (circle.get_xdata()[0], circle.get_ydata()[0]) == (0, 1)
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    with pytest.raises(ValueError, match=r"mark must be a dict with keys \['lr', 'beta2'\]"):
+        plot_sweep_heatmap(result, mark={"lr": 1e-3})
+    with pytest.raises(TypeError, match="result must be a SweepResult, got dict"):
+        plot_sweep_heatmap({})
+    plt.close("all")
+
+
+def test_lr_slices_plot_every_curve_and_reject_empty_input():
+    ax = plot_lr_slices([1e-2, 1e-1, 1.0], {"Adam": [1.0, 0.1, 0.2], "Momentum": [0.5, 0.01, np.inf]})
+    assert len(ax.patches) == 2                              # one shaded good range each
+    with pytest.raises(ValueError, match="curves must be a non-empty dict"):
+        plot_lr_slices([1.0], {})
+    plt.close("all")
+
+
+def test_sensitivity_explorer_redraws_with_the_sliders():
+    steps = widgets.int_slider(50, 50, 500, "steps", step=50)
+    beta1 = widgets.beta1_slider(0.9)
+    ex = widgets.explorer(draw_sensitivity, steps=steps, beta1=beta1)
+    heatmap = ex.figure.axes[0]
+    before = heatmap.collections[0].get_array().copy()
+    assert "Rosenbrock" in heatmap.get_title() and ex.redraws == 1
+    beta1.value = 0.0
+    after = ex.figure.axes[0].collections[0].get_array()
+    assert ex.redraws == 2 and "0" in ex.figure.axes[0].get_title()
+    assert not np.ma.allequal(before, after)
+    steps.value = 100
+    assert ex.redraws == 3 and "100 steps" in ex.figure.axes[1].get_title()
+    plt.close("all")
+
+
+def test_draw_sensitivity_rejects_an_unknown_problem():
+    with pytest.raises(ValueError, match=r"problem must be one of \['Rosenbrock', 'least squares'\], got 'sphere'"):
+        draw_sensitivity(plt.figure(), problem="sphere")
+    plt.close("all")
