@@ -11,17 +11,14 @@ import tracemalloc
 
 import numpy as np
 
+from . import _validation as check
 from .adam import Adam
 from .baselines import SGD, AdaGrad, RMSprop
 from .optimizer import CHUNK
 
 
 def _positive_int(name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return check.integer(name, value, low=1)
 
 
 def _float_dtype(dtype):
