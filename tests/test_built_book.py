@@ -102,6 +102,9 @@ def test_page_renders_offline(browser, page):
         broken = tab.evaluate("""() => [...document.images]
             .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)""")
         assert not broken, f"{relative(page)}: images that did not load: {broken}"
+        no_alt = tab.evaluate("""() => [...document.querySelectorAll('main img')]
+            .filter(i => !i.alt || i.alt.includes('_images/')).map(i => i.src)""")
+        assert not no_alt, f"{relative(page)}: images without alt text: {no_alt}"
         outputs = tab.evaluate("""() => [...document.querySelectorAll('.cell_output')]
             .map(e => e.innerText)""")
         bad = [o[:200] for o in outputs if BAD_OUTPUT.search(o)]
