@@ -207,8 +207,8 @@ def min_bytes_moved(name: str, itemsize: int = 8) -> int:
 
 
 # -- timings ----------------------------------------------------------------------------
-def best_time(fn, repeats: int = 5) -> float:
-    """Best of ``repeats`` wall-clock times of ``fn()`` in seconds, after one warm-up."""
+def wall_times(fn, repeats: int = 5) -> list[float]:
+    """``repeats`` wall-clock times of ``fn()`` in seconds, after one warm-up call."""
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {fn!r}")
     repeats = _positive_int("repeats", repeats)
@@ -218,7 +218,12 @@ def best_time(fn, repeats: int = 5) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def best_time(fn, repeats: int = 5) -> float:
+    """Best of ``repeats`` wall-clock times of ``fn()`` in seconds, after one warm-up."""
+    return min(wall_times(fn, repeats))
 
 
 def copy_bandwidth(n: int = 1 << 22, repeats: int = 5) -> float:

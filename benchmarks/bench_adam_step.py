@@ -24,26 +24,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 import adamref
+from adamref.costs import wall_times
 from adamref.optimizer import THREADS
 
 
 def median_seconds(fn, repeats: int) -> float:
     """Median wall-clock time of ``fn()`` over ``repeats`` calls after a warm-up;
     the median is robust to the other processes of a shared machine."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(wall_times(fn, repeats))
 
 
 def peak_step_bytes(fn) -> int:
