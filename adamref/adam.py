@@ -114,7 +114,9 @@ class Adam(Optimizer):
             step_size=h["lr"] / correction1,             # α / (1 − β1^t)
             sqrt_correction2=np.sqrt(correction2),       # √(1 − β2^t)
             decay_factor=1 - h["lr"] * h["weight_decay"])
-        return {k: as_weak_scalar(x) for k, x in constants.items()}
+        constants = {k: as_weak_scalar(x) for k, x in constants.items()}
+        constants["alpha_t"] = {}   # ε̂ form's α_t per parameter dtype, filled on first use
+        return constants
 
     def _update(self, theta, grad, buffers, scratch, c):
         m, v = buffers["m"], buffers["v"]
@@ -151,17 +153,21 @@ class Adam(Optimizer):
             step *= c["step_size"]                           # α·m̂ / (√v̂ + ε)
         theta -= step
 
-
     def _epsilon_hat_step_size(self, c, dtype):
         """α_t = α·√(1 − β2^t)/(1 − β1^t), computed as Keras/TensorFlow do: in the
         parameter's dtype, from α, β1, β2 and t cast to it (in float32,
-        float32(0.999) = 0.99900001, which shifts α_t by ~6e-6 relative)."""
-        if not self.bias_correction:
-            return np.asarray(c["lr"], dtype)
-        lr, beta1, beta2, t = (np.asarray(x, dtype) for x in
-                               (c["lr"], c["beta1"], c["beta2"], self.t))
-        one = dtype.type(1)
-        return lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))
+        float32(0.999) = 0.99900001, which shifts α_t by ~6e-6 relative).
+        Computed once per step and dtype, not once per chunk."""
+        cache = c["alpha_t"]
+        if dtype not in cache:
+            if self.bias_correction:
+                lr, beta1, beta2, t = (np.asarray(x, dtype) for x in
+                                       (c["lr"], c["beta1"], c["beta2"], self.t))
+                one = dtype.type(1)
+                cache[dtype] = lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))
+            else:
+                cache[dtype] = np.asarray(c["lr"], dtype)
+        return cache[dtype]
 
 
 class AdamW(Adam):
