@@ -87,9 +87,7 @@ def badly_scaled_quadratic(low=1e-3, high=1e3, dim=7) -> DiagonalQuadratic:
     if isinstance(low, np.ndarray) or isinstance(high, np.ndarray) or not 0 < low <= high:
         raise ValueError(f"low and high must be numbers with 0 < low <= high, "
                          f"got low={low!r}, high={high!r}")
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-    return DiagonalQuadratic(np.geomspace(low, high, int(dim)))
+    return DiagonalQuadratic(np.geomspace(low, high, check.integer("dim", dim, low=1)))
 
 
 def steps_along(optimizer, grads) -> np.ndarray:
