@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: setup chromium book test lab benchmark constraints clean
+.PHONY: setup chromium book test test-portable lab benchmark constraints clean
 
 # Debian's chromium, for the browser test of the built book (tests/test_built_book.py).
 CHROMIUM_INSTALL := apt-get update -qq && apt-get install -y -qq chromium
@@ -33,6 +33,11 @@ book: setup
 test: setup chromium book
 	$(BIN)/python -m pytest --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg tests chapters
+
+# Notebooks and unit tests under other BLAS kernels, NumPy SIMD paths and one
+# BLAS thread (tests/portability.py); run it before resolving notebook changes.
+test-portable: setup
+	$(BIN)/python tests/portability.py
 
 lab: setup
 	$(BIN)/jupyter lab chapters/
