@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
+from .roundoff import round_significant
 
 
 def _count(name: str, value, low: int = 1) -> int:
@@ -37,7 +38,8 @@ def _scale_range(feature_scales) -> tuple[float, float]:
 
 def _features(rng, n_samples, n_features, feature_scales):
     low, high = _scale_range(feature_scales)
-    scales = np.geomspace(high, low, n_features)
+    # rounded: geomspace's np.power differs in the last bit between SIMD paths
+    scales = round_significant(np.geomspace(high, low, n_features), 12)
     return rng.standard_normal((n_samples, n_features)) * scales
 
 
@@ -77,8 +79,8 @@ class _LinearModelData:
         """``mean_i residual_i · x_i`` over all samples or over ``rows`` per configuration."""
         theta = self._theta(theta)
         if rows is None:
-            r = residual_fn(theta @ self.X.T, self.y)           # (..., N)
-            return r @ self.X / self.n_samples
+            r = residual_fn(np.einsum("...d,nd->...n", theta, self.X), self.y)   # (..., N)
+            return np.einsum("...n,nd->...d", r, self.X) / self.n_samples
         rows = self._rows(rows, theta)
         Xb = self.X[rows]                                       # (..., B, d)
         z = np.einsum("...bd,...d->...b", Xb, theta)
@@ -105,26 +107,27 @@ class LeastSquares(_LinearModelData):
         if X.ndim != 2 or y.shape != (X.shape[0],):
             raise ValueError(f"X must have shape (N, d) and y shape (N,), got X {X.shape} "
                              f"and y {y.shape}")
+        # einsum's own loops, not BLAS: the same bits on every CPU (see CONTRIBUTING)
         n = X.shape[0]
-        object.__setattr__(self, "hessian", X.T @ X / n)
-        object.__setattr__(self, "_xty", X.T @ y / n)
-        object.__setattr__(self, "_half_mean_y2", 0.5 * float(y @ y) / n)
+        object.__setattr__(self, "hessian", np.einsum("nj,nk->jk", X, X) / n)
+        object.__setattr__(self, "_xty", np.einsum("nj,n->j", X, y) / n)
+        object.__setattr__(self, "_half_mean_y2", 0.5 * float(np.einsum("n,n->", y, y)) / n)
 
     def loss(self, theta):
         theta = self._theta(theta)
-        return (0.5 * np.sum((theta @ self.hessian) * theta, axis=-1)
-                - theta @ self._xty + self._half_mean_y2)
+        return (0.5 * np.sum(np.einsum("...j,jk->...k", theta, self.hessian) * theta, axis=-1)
+                - np.einsum("...j,j->...", theta, self._xty) + self._half_mean_y2)
 
     def excess_loss(self, theta):
         """``f(θ) − f(θ*) = ½ (θ − θ*)ᵀ H (θ − θ*)``, computed without cancellation."""
         d = self._theta(theta) - self.optimum
-        return 0.5 * np.sum((d @ self.hessian) * d, axis=-1)
+        return 0.5 * np.sum(np.einsum("...j,jk->...k", d, self.hessian) * d, axis=-1)
 
     def gradient(self, theta, rows=None):
         """Exact gradient, or the minibatch gradient over ``rows`` (shape
         ``theta.shape[:-1] + (B,)``: one batch of sample indices per configuration)."""
         if rows is None:
-            return self._theta(theta) @ self.hessian - self._xty
+            return np.einsum("...j,jk->...k", self._theta(theta), self.hessian) - self._xty
         return self._residual_gradient(theta, rows, lambda z, y: z - y)
 
     @property
@@ -165,7 +168,7 @@ class LogisticRegression(_LinearModelData):
 
     def loss(self, theta):
         theta = self._theta(theta)
-        z = theta @ self.X.T
+        z = np.einsum("...d,nd->...n", theta, self.X)
         return np.mean(np.logaddexp(0.0, z) - self.y * z, axis=-1)
 
     def gradient(self, theta, rows=None):
@@ -185,7 +188,7 @@ def make_least_squares(n_samples=200, n_features=10, *, noise=0.5,
     rng = np.random.default_rng(_seed(seed))
     X = _features(rng, n_samples, n_features, feature_scales)
     w_true = rng.standard_normal(n_features)
-    y = X @ w_true + noise * rng.standard_normal(n_samples)
+    y = np.einsum("nd,d->n", X, w_true) + noise * rng.standard_normal(n_samples)
     return LeastSquares(X, y)
 
 
@@ -200,7 +203,7 @@ def make_logistic(n_samples=200, n_features=10, *, label_noise=0.1,
     rng = np.random.default_rng(_seed(seed))
     X = _features(rng, n_samples, n_features, feature_scales)
     w_true = rng.standard_normal(n_features)
-    y = (X @ w_true > 0).astype(float)
+    y = (np.einsum("nd,d->n", X, w_true) > 0).astype(float)
     flip = rng.random(n_samples) < label_noise
     y[flip] = 1.0 - y[flip]
     return LogisticRegression(X, y)

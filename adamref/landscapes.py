@@ -15,6 +15,37 @@ import numpy as np
 from . import _validation as check
 
 
+def _sin_2pi_coefficients(terms: int = 12) -> tuple[float, ...]:
+    """Taylor coefficients of sin(2πs) in s: c_k = (−1)^k (2π)^(2k+1) / (2k+1)!,
+    by the recursion c_k = −c_(k−1)·(2π)² / ((2k)(2k+1)) in IEEE arithmetic."""
+    two_pi = 2 * np.pi
+    coefficients = [two_pi]
+    for k in range(1, terms):
+        coefficients.append(-coefficients[-1] * two_pi * two_pi / ((2 * k) * (2 * k + 1)))
+    return tuple(coefficients)
+
+
+_SIN_2PI = _sin_2pi_coefficients()
+
+
+def sin_2pi(x):
+    """sin(2πx) from + − × and exact operations only: the same bits on every CPU.
+
+    ``np.sin``'s SIMD code paths differ in the last bit between machines, and a
+    long run on the washboard amplifies that into different basins.  Reduce to
+    |s| ≤ 1/4 exactly (sin(2πx) has period 1 and sin(2π(±½ − r)) = sin(2πr)),
+    then sum the Taylor series to degree 23 (truncation below 1e-17).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    r = x - np.round(x)                                         # exact, |r| ≤ 1/2
+    s = np.where(np.abs(r) > 0.25, np.copysign(0.5, r) - r, r)  # exact, |s| ≤ 1/4
+    s2 = s * s
+    series = np.full_like(s, _SIN_2PI[-1])
+    for c in reversed(_SIN_2PI[:-1]):                           # Horner in s²
+        series = series * s2 + c
+    return series * s
+
+
 @dataclass(frozen=True)
 class Washboard:
     """``f(θ) = ½·curvature·θ² + height·(1 − cos(2πθ))`` for ``θ`` of shape ``(..., 1)``.
@@ -42,11 +73,11 @@ class Washboard:
 
     def value(self, theta):
         x = self._theta(theta)[..., 0]
-        return 0.5 * self.curvature * x**2 + self.height * (1 - np.cos(2 * np.pi * x))
+        return 0.5 * self.curvature * x**2 + self.height * (1 - sin_2pi(x + 0.25))  # cos
 
     def gradient(self, theta):
         x = self._theta(theta)
-        return self.curvature * x + 2 * np.pi * self.height * np.sin(2 * np.pi * x)
+        return self.curvature * x + 2 * np.pi * self.height * sin_2pi(x)
 
     def stationary_points(self, low=-10.0, high=10.0, resolution=1e-4):
         """``(minima, maxima)`` in ``[low, high]``: sign changes of f′ on a fine

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
+from .optimizer import power
 
 SCHEDULES = ("sqrt", "constant")
 
@@ -135,8 +136,11 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
     # per-step scalars for all t at once: bias corrections and α_t, shape (T, ...)
     t = np.arange(1, steps + 1, dtype=float).reshape((-1,) + (1,) * len(shape))
     if bias_correction:
-        c1 = 1 - np.power(np.asarray(beta1, dtype=float), t)        # 1 − β1^t
-        c2 = np.sqrt(1 - np.power(np.asarray(beta2, dtype=float), t))  # √(1 − β2^t)
+        def powers(beta):  # β^t for every t, as adamref.Adam computes it, shaped like t
+            table = np.stack([np.asarray(power(beta, k)) for k in range(1, steps + 1)])
+            return table.reshape((steps,) + (1,) * (len(shape) - np.ndim(beta)) + np.shape(beta))
+        c1 = 1 - powers(beta1)                                     # 1 − β1^t
+        c2 = np.sqrt(1 - powers(beta2))                            # √(1 − β2^t)
     else:
         c1 = c2 = np.ones_like(t)
     alpha = lr / np.sqrt(t) if schedule == "sqrt" else lr * np.ones_like(t)

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _validation as check
 from .problems import Rosenbrock
+from .roundoff import round_significant
 
 
 def _positive_int(name, value):
@@ -70,16 +71,22 @@ class LeastSquares:
         check.hyperparameter("noise", self.noise, low=0.0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise TypeError(f"seed must be an integer, got {self.seed!r}")
+        # Everything a run touches is computed the same way on every CPU (see
+        # CONTRIBUTING, "Portable outputs"): geomspace goes through np.power, whose
+        # last bit depends on NumPy's SIMD path, so the scales are rounded to 12
+        # significant digits; products use einsum's own loops, not BLAS kernels.
         rng = np.random.default_rng(self.seed)
-        scales = np.geomspace(1.0, self.scale_ratio, self.n_features)
+        scales = round_significant(np.geomspace(1.0, self.scale_ratio, self.n_features), 12)
         a = rng.standard_normal((self.n_samples, self.n_features)) * scales
         truth = rng.standard_normal(self.n_features) / scales
-        b = a @ truth + self.noise * rng.standard_normal(self.n_samples)
-        solution = np.linalg.lstsq(a, b, rcond=None)[0]
+        b = np.einsum("nj,j->n", a, truth) + self.noise * rng.standard_normal(self.n_samples)
         object.__setattr__(self, "A", a)
         object.__setattr__(self, "b", b)
-        object.__setattr__(self, "solution", solution)
-        object.__setattr__(self, "hessian", a.T @ a / self.n_samples)
+        object.__setattr__(self, "hessian", np.einsum("nj,nk->jk", a, a) / self.n_samples)
+        object.__setattr__(self, "_aty", np.einsum("nj,n->j", a, b) / self.n_samples)  # Aᵀb/N
+        # LAPACK's solution differs in the last bits between BLAS kernels; it only
+        # enters the value, where such a difference is of order (eps·|θ*|)² ≈ 1e-30.
+        object.__setattr__(self, "solution", np.linalg.lstsq(a, b, rcond=None)[0])
         object.__setattr__(self, "best", 0.0)
 
     def _points(self, theta):
@@ -97,10 +104,10 @@ class LeastSquares:
         return 0.5 * np.einsum("...j,jk,...k->...", d, self.hessian, d)
 
     def gradient(self, theta):
-        # einsum's own loops: each row's result does not depend on how many rows
-        # there are (BLAS blocking would), so a sweep reproduces single runs exactly.
-        d = self._points(theta) - self.solution
-        return np.einsum("...j,jk->...k", d, self.hessian)
+        # (AᵀAθ − Aᵀb)/N with einsum's own loops: each row's result does not depend
+        # on how many rows there are (BLAS blocking would), so a sweep reproduces
+        # single runs exactly, and no input depends on the CPU's BLAS kernel.
+        return np.einsum("...j,jk->...k", self._points(theta), self.hessian) - self._aty
 
     @property
     def condition_number(self) -> float:
@@ -286,7 +293,10 @@ def good_range(values, losses, *, factor=10.0, floor=0.0) -> GoodRange:
     around the best loss where ``loss <= max(factor · best, floor)``.
 
     ``floor`` stops the criterion from collapsing when the best run has reached
-    rounding level (10 × 1e-30 is not a meaningful tolerance)."""
+    rounding level (10 × 1e-30 is not a meaningful tolerance).  Losses at or
+    below ``floor`` count as solved and tie: the best value is then the
+    smallest solving one, not an argmin over rounding noise (whose winner
+    changes with the CPU's floating-point kernels)."""
     values = np.asarray(values, dtype=float)
     losses = np.asarray(losses, dtype=float)
     if values.ndim != 1 or values.shape != losses.shape or values.size == 0:
@@ -300,7 +310,7 @@ def good_range(values, losses, *, factor=10.0, floor=0.0) -> GoodRange:
     floor = check.hyperparameter("floor", floor, low=0.0)
     if not np.isfinite(losses).any():
         raise ValueError("losses has no finite value: every run diverged")
-    best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.inf)))
+    best = int(np.argmin(np.where(np.isfinite(losses), np.maximum(losses, floor), np.inf)))
     threshold = max(factor * losses[best], floor)
     good = np.isfinite(losses) & (losses <= threshold)
     lo = hi = best

@@ -70,6 +70,44 @@ def test_below_checks_and_states_the_bound():
         below(float("nan"), 1e-9)
 
 
+# --- arithmetic that is the same on every CPU -------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from adamref.landscapes import Washboard, sin_2pi  # noqa: E402
+from adamref.optimizer import power  # noqa: E402
+
+
+@pytest.mark.parametrize("base", [0.9, 0.999, 0.9999, 0.5, 0.0, 1.0])
+@pytest.mark.parametrize("t", [0, 1, 2, 3, 10, 1000, 123457])
+def test_power_is_accurate_and_the_same_for_scalars_and_arrays(base, t):
+    exact = float(Fraction(base) ** t)
+    value = power(base, t)
+    tolerance = max(t, 1) * np.spacing(exact)         # t ulps: squaring doubles errors
+    assert abs(float(value) - exact) <= tolerance
+    array = power(np.array([base, base]), t)
+    assert array.tobytes() == np.array([value, value]).tobytes()   # bit for bit
+
+
+def test_power_uses_only_multiplications():
+    # 0.9**3 by squaring is (0.9*0.9)*0.9 rounded twice; np.power rounds once
+    assert power(0.9, 3) == (0.9 * 0.9) * 0.9
+
+
+def test_sin_2pi_matches_numpy_to_rounding():
+    x = np.linspace(-1.0, 1.0, 20001)
+    assert np.abs(sin_2pi(x) - np.sin(2 * np.pi * x)).max() < 2e-15
+    assert sin_2pi(np.array([0.0, 0.25, 0.5, -0.25])).tolist() == [0.0, 1.0, 0.0, -1.0]
+
+
+def test_washboard_gradient_is_the_derivative_of_its_value():
+    wash = Washboard(curvature=0.5, height=1.0)
+    x = np.linspace(-3.0, 3.0, 61)[:, None]
+    h = 1e-6
+    numeric = (wash.value(x + h) - wash.value(x - h)) / (2 * h)
+    assert np.allclose(wash.gradient(x)[:, 0], numeric, atol=1e-6)
+
+
 def test_round_significant():
     from adamref.roundoff import round_significant
     x = np.geomspace(1.0, 30.0, 20)

@@ -130,6 +130,9 @@ def test_good_range_is_the_contiguous_run_around_the_best():
     # the floor stops a rounding-level best from collapsing the range
     g = good_range(values, np.array([1.0, 1e-20, 1e-25, 1e-22, 1.0]), floor=1e-10)
     assert (g.low, g.high) == (1e-2, 1.0)
+    # ... and below the floor every run ties: the best is the smallest solving value,
+    # not the argmin over rounding noise
+    assert g.best_value == 1e-2 and g.best_loss == 1e-20
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
