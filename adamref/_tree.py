@@ -77,3 +77,51 @@ def flatten_pair(params, grads) -> tuple[list, list, Structure]:
         if not p.flags.writeable:
             raise ValueError(f"{pname} is read-only; the optimizer updates parameters in place")
     return param_leaves, grad_leaves, structure
+
+
+#: Up to this many arrays, check every pair directly; beyond, sort by address.
+_PAIRWISE_LIMIT = 8
+
+
+def check_disjoint(written: list, read: list, internal: list = ()) -> None:
+    """Refuse memory shared between an array the step writes and any other.
+
+    ``written`` (the parameters) must not overlap each other, ``read`` (the
+    gradients) or ``internal`` (the optimizer's own buffers); gradients may
+    overlap each other, and the buffers (allocated by the optimizer) are not
+    checked against each other.  Each list holds ``(name, array)`` pairs.
+    """
+    tagged = ([(name, a, "written") for name, a in written]
+              + [(name, a, "read") for name, a in read]
+              + [(name, a, "internal") for name, a in internal])
+    if len(tagged) <= _PAIRWISE_LIMIT:
+        pairs = ((x, y) for i, x in enumerate(tagged) for y in tagged[i + 1:])
+    else:
+        pairs = _overlapping_bounds(tagged)
+    for (name_a, a, role_a), (name_b, b, role_b) in pairs:
+        if "written" not in (role_a, role_b) or not np.may_share_memory(a, b):
+            continue
+        try:   # may_share_memory only compares address ranges: confirm
+            shared = np.shares_memory(a, b, max_work=100_000)
+        except np.exceptions.TooHardError:
+            shared = True
+        if shared:
+            raise ValueError(f"{name_a} and {name_b} share memory: the step writes "
+                             f"{name_a if role_a == 'written' else name_b} in place, so "
+                             "the result would depend on the order of reads and writes; "
+                             "pass separate arrays (e.g. a copy of the gradient)")
+
+
+def _overlapping_bounds(tagged):
+    """The pairs whose address ranges overlap, by a sweep over sorted bounds."""
+    try:
+        from numpy.lib.array_utils import byte_bounds   # NumPy >= 2
+    except ImportError:                                 # NumPy 1.26
+        byte_bounds = np.byte_bounds
+    spans = sorted((*byte_bounds(a), i) for i, (_, a, _) in enumerate(tagged) if a.size)
+    active: list = []
+    for low, high, i in spans:
+        active = [(h, j) for h, j in active if h > low]
+        for _, j in active:
+            yield tagged[j], tagged[i]
+        active.append((high, i))
