@@ -99,15 +99,16 @@ def check_disjoint(written: list, read: list, internal: list = ()) -> None:
     else:
         pairs = _overlapping_bounds(tagged)
     for (name_a, a, role_a), (name_b, b, role_b) in pairs:
-        if "written" not in (role_a, role_b) or not np.may_share_memory(a, b):
-            continue
+        roles = {role_a, role_b}
+        if roles in ({"read"}, {"internal"}) or not np.may_share_memory(a, b):
+            continue     # gradients are only read; the buffers are the optimizer's own
         try:   # may_share_memory only compares address ranges: confirm
             shared = np.shares_memory(a, b, max_work=100_000)
         except np.exceptions.TooHardError:
             shared = True
         if shared:
             raise ValueError(f"{name_a} and {name_b} share memory: the step writes "
-                             f"{name_a if role_a == 'written' else name_b} in place, so "
+                             f"{name_a if role_a != 'read' else name_b} in place, so "
                              "the result would depend on the order of reads and writes; "
                              "pass separate arrays (e.g. a copy of the gradient)")
 

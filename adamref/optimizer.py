@@ -202,7 +202,8 @@ class Optimizer:
         if self._buffers is not buffers:
             self._buffers, self._structure, self._pending_state = buffers, structure, None
         self.t += 1
-        constants = {**self._hyper, **self._step_constants()}
+        with np.errstate(**UPDATE_POLICY):   # even under a caller's np.seterr(all="raise")
+            constants = {**self._hyper, **self._step_constants()}
         for i, (theta, grad) in enumerate(zip(param_leaves, grad_leaves)):
             blocks, c = self._blocks(i, theta, grad, leaf_buffers[i], constants)
             self._run(blocks, self._update, c, UPDATE_POLICY)
