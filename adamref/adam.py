@@ -102,6 +102,11 @@ class Adam(Optimizer):
     Any of ``lr, beta1, beta2, eps, weight_decay`` may be an array that
     broadcasts to each parameter's shape: parameters of shape ``(K, ...)`` with
     ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.
+
+    Dtypes, NaN/Inf, overflow and aliasing are handled as by every optimizer
+    (see ``Optimizer``): in short, float32 stays float32, NaN/Inf propagate, a
+    finite gradient whose square overflows is refused, and a call that raises
+    changes nothing.
     """
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False,
