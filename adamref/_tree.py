@@ -83,46 +83,57 @@ def flatten_pair(params, grads) -> tuple[list, list, Structure]:
 _PAIRWISE_LIMIT = 8
 
 
-def check_disjoint(written: list, read: list, internal: list = ()) -> None:
-    """Refuse memory shared between an array the step writes and any other.
+def check_disjoint(params: list, grads: list, buffers: list) -> tuple | None:
+    """The first pair of arrays that share memory although the step writes one
+    of them, as ``(kind, index, kind, index)`` with kinds ``"params"``,
+    ``"grads"`` and ``"buffers"``; ``None`` if there is none.
 
-    ``written`` (the parameters) must not overlap each other, ``read`` (the
-    gradients) or ``internal`` (the optimizer's own buffers); gradients may
-    overlap each other, and the buffers (allocated by the optimizer) are not
-    checked against each other.  Each list holds ``(name, array)`` pairs.
+    Parameters must not overlap each other or a gradient; neither may be (a
+    view of) one of the optimizer's buffers, which own their memory.
+    Gradients may overlap each other: they are only read.
     """
-    tagged = ([(name, a, "written") for name, a in written]
-              + [(name, a, "read") for name, a in read]
-              + [(name, a, "internal") for name, a in internal])
-    if len(tagged) <= _PAIRWISE_LIMIT:
-        pairs = ((x, y) for i, x in enumerate(tagged) for y in tagged[i + 1:])
+    owners = {id(b): j for j, b in enumerate(buffers)}
+    for kind, arrays in (("params", params), ("grads", grads)):
+        for i, a in enumerate(arrays):
+            j = owners.get(id(a), owners.get(id(a.base)))
+            if j is not None:
+                return kind, i, "buffers", j
+    if len(params) + len(grads) <= _PAIRWISE_LIMIT:
+        pairs = [(("params", i), (kind, j)) for i in range(len(params))
+                 for kind, start in (("params", i + 1), ("grads", 0))
+                 for j in range(start, len(params if kind == "params" else grads))]
     else:
-        pairs = _overlapping_bounds(tagged)
-    for (name_a, a, role_a), (name_b, b, role_b) in pairs:
-        roles = {role_a, role_b}
-        if roles in ({"read"}, {"internal"}) or not np.may_share_memory(a, b):
-            continue     # gradients are only read; the buffers are the optimizer's own
-        try:   # may_share_memory only compares address ranges: confirm
+        pairs = _overlapping_bounds(params, grads)
+    groups = {"params": params, "grads": grads}
+    for (kind_a, i), (kind_b, j) in pairs:
+        a, b = groups[kind_a][i], groups[kind_b][j]
+        if not np.may_share_memory(a, b):      # address ranges: cheap, conservative
+            continue
+        try:                                   # confirm (interleaved views do not share)
             shared = np.shares_memory(a, b, max_work=100_000)
         except np.exceptions.TooHardError:
             shared = True
         if shared:
-            raise ValueError(f"{name_a} and {name_b} share memory: the step writes "
-                             f"{name_a if role_a != 'read' else name_b} in place, so "
-                             "the result would depend on the order of reads and writes; "
-                             "pass separate arrays (e.g. a copy of the gradient)")
+            return kind_a, i, kind_b, j
+    return None
 
 
-def _overlapping_bounds(tagged):
-    """The pairs whose address ranges overlap, by a sweep over sorted bounds."""
+def _overlapping_bounds(params: list, grads: list):
+    """The pairs to compare among many arrays (not grads with grads): those
+    whose address ranges overlap, by a sweep over the sorted ranges."""
     try:
         from numpy.lib.array_utils import byte_bounds   # NumPy >= 2
     except ImportError:                                 # NumPy 1.26
         byte_bounds = np.byte_bounds
-    spans = sorted((*byte_bounds(a), i) for i, (_, a, _) in enumerate(tagged) if a.size)
+    spans = sorted((*byte_bounds(a), kind, i)
+                   for kind, arrays in (("params", params), ("grads", grads))
+                   for i, a in enumerate(arrays) if a.size)
     active: list = []
-    for low, high, i in spans:
-        active = [(h, j) for h, j in active if h > low]
-        for _, j in active:
-            yield tagged[j], tagged[i]
-        active.append((high, i))
+    for low, high, kind, i in spans:
+        active = [span for span in active if span[0] > low]
+        for _, other_kind, j in active:
+            if "params" in (kind, other_kind):
+                first, second = ((other_kind, j), (kind, i)) if other_kind == "params" \
+                    else ((kind, i), (other_kind, j))
+                yield first, second
+        active.append((high, kind, i))

@@ -149,9 +149,13 @@ class AdaGrad(Optimizer):
         return {"initial_accumulator_value": self.initial_accumulator_value,
                 "maximize": self.maximize}
 
-    def _square_bound(self, sum_g2, sum_theta2, buffers):
+    def _magnitudes(self, theta, grad, buffers, scratch, c):
+        return (*super()._magnitudes(theta, grad, buffers, scratch, c),
+                float(buffers["sum"].max(initial=0.0)))
+
+    def _square_bound(self, magnitudes, buffers):
         # s + g² must fit too: bound it by max(s) + (bound of g²).
-        return float(np.max(buffers["sum"])) + super()._square_bound(sum_g2, sum_theta2, buffers)
+        return magnitudes[2] + super()._square_bound(magnitudes, buffers)
 
     def _square_check(self, theta, grad, buffers, scratch, c):
         super()._square_check(theta, grad, buffers, scratch, c)   # g² into scratch[1]

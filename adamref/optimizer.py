@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,6 +42,18 @@ CHECK_POLICY = {"over": "raise", "invalid": "ignore", "divide": "ignore", "under
 UPDATE_POLICY = {"all": "ignore"}
 
 _POOL: ThreadPoolExecutor | None = None
+
+
+#: The largest finite value of each dtype the optimizers compute in.
+_LARGEST = {dtype: float(np.finfo(dtype).max) for dtype in check.FLOAT_DTYPES}
+
+
+def _largest_magnitude(a: np.ndarray) -> float:
+    """``max|a|`` without a temporary: NaN if ``a`` holds a NaN, 0 if empty."""
+    high = float(a.max(initial=-np.inf))
+    if high != high:       # a NaN somewhere: the exact check will decide
+        return np.nan
+    return max(high, -float(a.min(initial=np.inf)), 0.0)
 
 
 def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> FloatingPointError:
@@ -155,12 +167,16 @@ class Optimizer:
             grad = np.add(grad, tmp, out=work)
         return grad
 
-    def _square_bound(self, sum_g2: float, sum_theta2, buffers: dict) -> float:
-        """An upper bound of every squared effective gradient, from ``Σg²`` and
-        (with L2) ``Σθ²``: ``(|g| + λ|θ|)² <= (√Σg² + λ·√Σθ²)²`` (Minkowski)."""
-        if sum_theta2 is None:
-            return sum_g2
-        root = np.sqrt(sum_g2) + float(np.max(self._hyper["weight_decay"])) * np.sqrt(sum_theta2)
+    def _magnitudes(self, theta, grad, buffers, scratch, c) -> tuple:
+        """On one block, read-only: ``max|g|`` and, with L2, ``max|θ|`` (NaN if
+        there is a NaN): max/min reductions, no temporaries and no BLAS."""
+        return (_largest_magnitude(grad), _largest_magnitude(theta) if self._l2 else 0.0)
+
+    def _square_bound(self, magnitudes, buffers: dict) -> float:
+        """An upper bound of every squared effective gradient, from the largest
+        magnitudes of the leaf: ``(max|g| + λ·max|θ|)²``."""
+        g, theta = magnitudes[:2]
+        root = g + float(np.max(self._hyper["weight_decay"])) * theta if self._l2 else g
         return root * root
 
     def _square_check(self, theta, grad, buffers, scratch, c):
@@ -189,25 +205,40 @@ class Optimizer:
         if self.t >= check.MAX_STEP:
             raise ValueError(f"the step count t = {self.t} cannot grow any further")
         buffers = self._buffers_for(param_leaves, structure)   # not installed yet
-        check_disjoint(written=list(zip(names, param_leaves)),
-                       read=list(zip(structure.leaf_names("grads", len(grad_leaves)),
-                                     grad_leaves)),
-                       internal=[(f"the optimizer's state {k}", leaf)
-                                 for k, leaves in buffers.items() for leaf in leaves])
-        leaf_buffers = [{k: buffers[k][i] for k in buffers} for i in range(len(param_leaves))]
+        flat_buffers = [leaf for leaves in buffers.values() for leaf in leaves]
+        clash = check_disjoint(param_leaves, grad_leaves, flat_buffers)
+        if clash is not None:
+            raise self._aliasing_error(clash, structure, len(param_leaves), list(buffers))
+        leaves = []     # (theta, grad, its buffers, its blocks, chunked?) per leaf
+        for i, (theta, grad) in enumerate(zip(param_leaves, grad_leaves)):
+            leaf_buffers = {k: buffers[k][i] for k in buffers}
+            leaves.append((theta, grad, leaf_buffers, *self._blocks(i, theta, grad, leaf_buffers)))
         if self._squares_gradient:
-            for i, (theta, grad) in enumerate(zip(param_leaves, grad_leaves)):
-                self._check_leaf(names[i], i, theta, grad, leaf_buffers[i])
+            for name, (theta, grad, leaf_buffers, blocks, chunked) in zip(names, leaves):
+                self._check_leaf(name, theta, grad, leaf_buffers, blocks, chunked)
         # Everything is checked: from here on nothing raises (UPDATE_POLICY).
         if self._buffers is not buffers:
             self._buffers, self._structure, self._pending_state = buffers, structure, None
         self.t += 1
         with np.errstate(**UPDATE_POLICY):   # even under a caller's np.seterr(all="raise")
             constants = {**self._hyper, **self._step_constants()}
-        for i, (theta, grad) in enumerate(zip(param_leaves, grad_leaves)):
-            blocks, c = self._blocks(i, theta, grad, leaf_buffers[i], constants)
-            self._run(blocks, self._update, c, UPDATE_POLICY)
+        for theta, grad, leaf_buffers, blocks, chunked in leaves:
+            self._run(blocks, self._update, self._leaf_constants(constants, theta, chunked),
+                      UPDATE_POLICY)
         return params
+
+    @staticmethod
+    def _aliasing_error(clash, structure, count, buffer_names) -> ValueError:
+        def name(kind, i):
+            if kind == "buffers":
+                buffer = buffer_names[i // count]
+                return f"the optimizer's state {structure.state_keys(buffer, count)[i % count]}"
+            return structure.leaf_names(kind, count)[i]
+        first, second = name(*clash[:2]), name(*clash[2:])
+        return ValueError(f"{first} and {second} share memory: the step writes "
+                          f"{first} in place, so the result would depend on the order "
+                          "of reads and writes; pass separate arrays (e.g. a copy of "
+                          "the gradient)")
 
     @property
     def hyperparameters(self) -> dict:
@@ -438,30 +469,30 @@ class Optimizer:
             buffers[name] = [pending[key].copy() for key in keys]
         return buffers
 
-    def _check_leaf(self, name, i, theta, grad, buffers):
+    def _check_leaf(self, name, theta, grad, buffers, blocks, chunked):
         """Refuse the step if a squared gradient overflows (read-only).  A cheap
-        bound first (one ``dot`` per array, no temporaries); only when the bound
-        does not fit (huge or non-finite gradients) the exact elementwise check."""
-        limit = float(np.finfo(theta.dtype).max)
-        if grad.flags.c_contiguous and (theta.flags.c_contiguous or not self._l2):
-            flat = grad.reshape(-1)
-            with np.errstate(all="ignore"):   # an overflowing bound only means "look closer"
-                sum_g2 = float(np.dot(flat, flat))
-                sum_theta2 = None
-                if self._l2:
-                    flat_theta = theta.reshape(-1)
-                    sum_theta2 = float(np.dot(flat_theta, flat_theta))
-                if self._square_bound(sum_g2, sum_theta2, buffers) <= limit:
-                    return
-        blocks, c = self._blocks(i, theta, grad, buffers, self._hyper)
+        bound first (max/min reductions per block); only when the bound does
+        not fit comfortably (huge or non-finite values) the exact elementwise
+        check, which computes the squares into scratch as the update would."""
+        limit = _LARGEST[theta.dtype]
+        c = self._leaf_constants(self._hyper, theta, chunked)
+        if len(blocks) == 1 and len(blocks[0]) == 1:     # one block: no pool, no lists
+            per_block = [self._magnitudes(*blocks[0][0], c)]
+        else:
+            per_block = self._run(blocks, self._magnitudes, c, None)
+        magnitudes = (per_block[0] if len(per_block) == 1 else
+                      tuple(float(x) for x in np.max(per_block, axis=0)))   # NaN wins
+        # The margin covers the rounding of the bound against the dtype's own.
+        if self._square_bound(magnitudes, buffers) <= limit * (1 - 1e-6):
+            return
         try:
             self._run(blocks, self._square_check, c, CHECK_POLICY)
         except FloatingPointError as error:
             raise overflow_error(name, error, theta.dtype, grad) from None
 
-    def _blocks(self, i, theta, grad, buffers, constants):
-        """The blocks of one leaf, one list per worker thread, and the constants
-        to use on them.  Each block is ``(theta, grad, buffers, scratch)``."""
+    def _blocks(self, i, theta, grad, buffers):
+        """The blocks of one leaf, one list per worker thread, and whether they
+        are chunks.  Each block is ``(theta, grad, buffers, scratch)``."""
         arrays = [theta, grad, *buffers.values()]
         if not self._array_hyper and all(a.flags.c_contiguous for a in arrays):
             # Chunked path: flat views of the contiguous arrays, cut into blocks
@@ -469,47 +500,55 @@ class Optimizer:
             # releases the GIL inside ufuncs), each with its own scratch buffers.
             n = theta.size
             if n <= CHUNK:
-                scratch = self._scratch_for(("chunk", theta.dtype, 0), (n,), theta.dtype)
-                return [[(theta, grad, buffers, (scratch[0][:n].reshape(theta.shape),
-                                                 scratch[1][:n].reshape(theta.shape)))]], constants
+                work, tmp = self._scratch_for(("chunk", theta.dtype, 0), (n,), theta.dtype)
+                work, tmp = work[:n], tmp[:n]
+                if theta.ndim != 1:
+                    work, tmp = work.reshape(theta.shape), tmp.reshape(theta.shape)
+                return [[(theta, grad, buffers, (work, tmp))]], True
             flat = [a.reshape(-1) for a in arrays]
             names = list(buffers)
             starts = range(0, n, CHUNK)
             workers = THREADS if len(starts) >= 2 * THREADS else 1
             jobs = []
             for w in range(workers):
-                scratch = self._scratch_for(("chunk", theta.dtype, w), (CHUNK,), theta.dtype)
+                work, tmp = self._scratch_for(("chunk", theta.dtype, w), (CHUNK,), theta.dtype)
                 blocks = []
                 for start in starts[w::workers]:
                     stop = min(start + CHUNK, n)
                     width = stop - start
                     blocks.append((flat[0][start:stop], flat[1][start:stop],
                                    {k: b[start:stop] for k, b in zip(names, flat[2:])},
-                                   (scratch[0][:width], scratch[1][:width])))
+                                   (work[:width], tmp[:width])))
                 jobs.append(blocks)
-            return jobs, constants
+            return jobs, True
         # Whole-array path (broadcast hyperparameters or strided arrays):
         # parameter-sized scratch, allocated once per leaf and reused.
-        # Array constants are cast to the parameter's dtype, as Python floats
-        # are: a float32 sweep then rounds exactly like float32 single runs.
-        scratch = self._scratch_for(("leaf", i), theta.shape, theta.dtype)
-        constants = {k: np.asarray(v, dtype=theta.dtype) if isinstance(v, np.ndarray) else v
-                     for k, v in constants.items()}
-        return [[(theta, grad, buffers, scratch)]], constants
+        return [[(theta, grad, buffers, self._scratch_for(("leaf", i), theta.shape,
+                                                          theta.dtype))]], False
 
     @staticmethod
-    def _run(jobs, function, constants, policy):
+    def _leaf_constants(constants: dict, theta, chunked: bool) -> dict:
+        """On the whole-array path, array constants are cast to the parameter's
+        dtype, as Python floats are: a float32 sweep then rounds exactly like
+        float32 single runs."""
+        if chunked:
+            return constants
+        return {k: np.asarray(v, dtype=theta.dtype) if isinstance(v, np.ndarray) else v
+                for k, v in constants.items()}
+
+    @staticmethod
+    def _run(jobs, function, constants, policy) -> list:
         """``function(theta, grad, buffers, scratch, constants)`` on every block,
-        the jobs in parallel threads (a worker's exception is re-raised here)."""
+        the jobs in parallel threads (a worker's exception is re-raised here);
+        returns the results, block by block."""
         def run(blocks):
-            with np.errstate(**policy):   # errstate is per thread
-                for theta, grad, buffers, scratch in blocks:
-                    function(theta, grad, buffers, scratch, constants)
+            with np.errstate(**policy) if policy else nullcontext():   # errstate is per thread
+                return [function(theta, grad, buffers, scratch, constants)
+                        for theta, grad, buffers, scratch in blocks]
         if len(jobs) == 1:
-            run(jobs[0])
-        else:
-            for future in [_thread_pool().submit(run, blocks) for blocks in jobs]:
-                future.result()
+            return run(jobs[0])
+        futures = [_thread_pool().submit(run, blocks) for blocks in jobs]
+        return [result for future in futures for result in future.result()]
 
     def _scratch_for(self, key, shape, dtype):
         """Two scratch arrays, kept between steps: a chunk buffer grows to the
