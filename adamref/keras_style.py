@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _validation as check
 from .adam import keras_adam
-from .optimizer import Optimizer
+from .optimizer import Optimizer, restoring
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -213,7 +213,7 @@ class Sequential:
         # A step that raises (a float32 gradient whose square overflows) after
         # earlier steps of this fit: put the weights, the optimizer and the
         # generator back as they were, so that the failing call changes nothing.
-        with self.optimizer.restored_on_error(params), _generator_restored_on_error(rng):
+        with restoring(self.optimizer, params), _generator_restored_on_error(rng):
             self._fit_epochs(x, y, epochs, batch_size, shuffle, verbose, rng, starts,
                              params, kernels, biases, batch_loss, sizes, orders, losses)
         trace = dict(kernel=kernels, bias=biases, batch_loss=batch_loss, batch_size=sizes,

@@ -60,11 +60,21 @@ def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> Floatin
     """The error for a squared gradient that does not fit ``dtype``: what
     overflowed, where, by how much, and what to do about it."""
     largest = float(np.max(np.abs(grad), where=np.isfinite(grad), initial=0.0))
-    limit = float(np.finfo(dtype).max)
+    limit = _LARGEST[np.dtype(dtype)]
     return FloatingPointError(
         f"{name}: {error} in {np.dtype(dtype)} (largest finite |gradient| {largest:.3g}; "
         f"g² must fit in {limit:.3g}): nothing was updated; use float64 parameters "
         "or scale the loss down")
+
+
+def restoring(optimizer, params):
+    """``optimizer.restored_on_error(params)`` for an adamref optimizer; a
+    context that does nothing for any other object with a ``step`` method.
+    Functions that take many steps of a caller's optimizer run inside it, so
+    that if one step raises the optimizer is as the caller passed it."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer.restored_on_error(params)
+    return nullcontext()
 
 
 def _thread_pool() -> ThreadPoolExecutor:
@@ -235,8 +245,9 @@ class Optimizer:
                 return f"the optimizer's state {structure.state_keys(buffer, count)[i % count]}"
             return structure.leaf_names(kind, count)[i]
         first, second = name(*clash[:2]), name(*clash[2:])
+        written = second if clash[0] == "grads" else first   # gradients are only read
         return ValueError(f"{first} and {second} share memory: the step writes "
-                          f"{first} in place, so the result would depend on the order "
+                          f"{written} in place, so the result would depend on the order "
                           "of reads and writes; pass separate arrays (e.g. a copy of "
                           "the gradient)")
 

@@ -15,6 +15,7 @@ import pytest
 import adamref
 import adamref.optimizer as optimizer_module
 from adamref import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update, keras_style
+from adamref import lineage, noise, runs, scaling
 from adamref._validation import MAX_STEP
 
 
@@ -185,7 +186,17 @@ def read_only_case():
     return (lambda: opt.step(params, np.ones(3))), ValueError, "read-only", (opt, params)
 
 
-x_shared = np.zeros(4)
+def alias_case(make_call, match):
+    """``make_call(x, opt)`` gives ``(params, grads)`` that alias (x has 4
+    values); ``opt`` already has state of their structure."""
+    x = np.arange(4.0)
+    params, grads = make_call(x, None)
+    opt = stepped(AdamW(), [p.copy() for p in params] if isinstance(params, list)
+                  else params.copy())
+    params, grads = make_call(x, opt)
+    return (lambda: opt.step(params, grads)), ValueError, match, (opt, x, params, grads)
+
+
 overflow64 = np.array([1.0, 1e300, 1.0])
 CASES = {
     # squared gradients that overflow, in every shape of call
@@ -243,20 +254,22 @@ CASES = {
     "adamax-structure": step_case(AdaMax, np.zeros(3), [np.ones(3)], ValueError,
                                   "same structure"),
     # aliasing
-    "alias-step-x-x": lambda: ((lambda opt: (lambda: opt.step(x_shared, x_shared), ValueError,
-                                             "share memory", (opt, x_shared)))(AdamW())),
-    "alias-same-param-twice": lambda: ((lambda opt, x: (
-        lambda: opt.step([x, x], [np.ones(4), np.ones(4)]), ValueError, "share memory",
-        (opt, x)))(Adam(), np.zeros(4))),
-    "alias-grad-view-of-param": lambda: ((lambda opt, x: (
-        lambda: opt.step(x[:3], x[1:]), ValueError, "share memory", (opt, x)))(
-        Adam(), np.arange(4.0))),
-    "alias-grad-is-state": lambda: ((lambda opt, x: (
-        lambda: opt.step(x, opt.m), ValueError, r"state m", (opt, x)))(
-        stepped(Adam(), np.zeros(3)), np.zeros(3))),
-    "alias-many-leaves": lambda: ((lambda opt, xs: (
-        lambda: opt.step(xs + [xs[3][::2]], [np.ones(2)] * 10 + [np.ones(1)]), ValueError,
-        "share memory", (opt, *xs)))(Adam(), [np.zeros(2) for _ in range(10)])),
+    "alias-step-x-x": lambda: alias_case(lambda x, opt: (x, x),
+                                         "params and grads share memory"),
+    "alias-same-param-twice": lambda: alias_case(
+        lambda x, opt: ([x, x], [np.ones(4), np.ones(4)]), r"params\[0\] and params\[1\] share"),
+    "alias-grad-view-of-param": lambda: alias_case(lambda x, opt: (x[:3], x[1:]),
+                                                   "params and grads share memory"),
+    "alias-grad-is-state": lambda: alias_case(
+        lambda x, opt: (x, opt.m if opt else x.copy()), "grads and the optimizer's state m "
+        "share memory: the step writes the optimizer's state m in place"),
+    "alias-param-is-state-view": lambda: alias_case(
+        lambda x, opt: (opt.v[:] if opt else x, np.ones(4)),
+        "params and the optimizer's state v share"),
+    "alias-many-leaves": lambda: alias_case(
+        lambda x, opt: ([np.zeros(2) for _ in range(10)] + [x[::2], x[1:3]],
+                        [np.ones(2)] * 12),
+        r"params\[10\] and params\[11\] share"),
     # a loaded state that does not fit the params (found at the first step)
     "pending-shape": pending_case(saved_adam, np.zeros(4), np.ones(4), r"state\['m'\] has shape"),
     "pending-structure": pending_case(saved_adam, [np.zeros(3)], [np.ones(3)],
@@ -500,3 +513,44 @@ def test_fit_that_fails_leaves_the_generator_where_it_was():
     keras_style.set_random_seed(3)
     keras_style.Sequential([keras_style.Dense(1, input_shape=[1])])
     assert keras_style._global["rng"].random() == after
+
+
+def _overflowing_at_step(k, n=3):
+    """A gradient oracle that gives ordinary gradients, then one whose square
+    overflows at its k-th call."""
+    calls = []
+
+    def gradient(theta, *args):
+        calls.append(1)
+        g = np.ones_like(theta)
+        if len(calls) == k:
+            g.flat[0] = 1e300
+        return g
+    return gradient
+
+
+@pytest.mark.parametrize("shape, run", [
+    ((3,), lambda opt, g: runs.trajectory(opt, g, np.zeros(3), 5)),
+    ((2, 3), lambda opt, g: noise.run_batch(opt, g, np.zeros((2, 3)), 5)),
+    ((3,), lambda opt, g: scaling.steps_along(opt, np.stack([g(np.zeros(3)) for _ in range(5)]))),
+    ((3,), lambda opt, g: lineage.lockstep_steps(opt, Adam(), g, np.zeros(3), 5)),
+    ((3,), lambda opt, g: lineage.lockstep_steps(Adam(), opt, g, np.zeros(3), 5)),
+], ids=["trajectory", "run_batch", "steps_along", "lockstep-a", "lockstep-b"])
+def test_functions_that_take_many_steps_give_the_optimizer_back_unchanged(shape, run):
+    opt = stepped(Adam(), np.zeros(shape))
+    before = snapshot(opt)
+    with pytest.raises(FloatingPointError):
+        run(opt, _overflowing_at_step(3))
+    assert snapshot(opt) == before
+
+
+def test_optax_amsgrad_variant_changes_nothing_when_it_fails():
+    from adamref.variants import OptaxAMSGrad
+    opt, theta = OptaxAMSGrad(), np.zeros(3)
+    opt.step(theta, np.ones(3))
+    before = (opt.t, opt.m.copy(), opt.v.copy(), opt.v_max.copy(), theta.copy())
+    with pytest.raises(ValueError):
+        opt.step(theta, np.ones(4))
+    assert opt.t == before[0]
+    for now, then in zip((opt.m, opt.v, opt.v_max, theta), before[1:]):
+        np.testing.assert_array_equal(now, then)
