@@ -67,6 +67,15 @@ def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> Floatin
         "or scale the loss down")
 
 
+def _text(key: str, value) -> str:
+    """A string entry of a state dict (``np.load`` gives it back as a 0-d array)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "U":
+        value = value.item()
+    if not isinstance(value, str):
+        raise ValueError(f"state[{key!r}] must be a string, got {value!r:.60}")
+    return value
+
+
 def restoring(optimizer, params):
     """``optimizer.restored_on_error(params)`` for an adamref optimizer; a
     context that does nothing for any other object with a ``step`` method.
@@ -359,8 +368,7 @@ class Optimizer:
         return {k: state[k] for k in keys}
 
     def _check_config(self, entries: dict, check_hyperparameters: bool) -> None:
-        kind = entries.pop("optimizer")
-        kind = kind.item() if isinstance(kind, np.ndarray) and kind.ndim == 0 else kind
+        kind = _text("optimizer", entries.pop("optimizer"))
         if kind != type(self).__name__:
             raise ValueError(f"the state was saved by a {kind!r:.40} optimizer, this is "
                              f"{type(self).__name__}: its buffers mean something else")
@@ -401,7 +409,7 @@ class Optimizer:
                 raise ValueError(f"the state has t = {t} but no buffers "
                                  f"({', '.join(names)}): it is incomplete")
             return {}
-        structure = structure.item() if isinstance(structure, np.ndarray) else structure
+        structure = _text("structure", structure)
         if structure not in ("array", "list", "dict"):
             raise ValueError("state['structure'] must be 'array', 'list' or 'dict', "
                              f"got {structure!r:.40}")
