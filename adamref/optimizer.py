@@ -61,10 +61,11 @@ def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> Floatin
     overflowed, where, by how much, and what to do about it."""
     largest = float(np.max(np.abs(grad), where=np.isfinite(grad), initial=0.0))
     limit = _LARGEST[np.dtype(dtype)]
+    advice = ("use float64 parameters or scale the loss down" if np.dtype(dtype) != np.float64
+              else "scale the loss down")
     return FloatingPointError(
         f"{name}: {error} in {np.dtype(dtype)} (largest finite |gradient| {largest:.3g}; "
-        f"g² must fit in {limit:.3g}): nothing was updated; use float64 parameters "
-        "or scale the loss down")
+        f"g² must fit in {limit:.3g}): nothing was updated; {advice}")
 
 
 def _text(key: str, value) -> str:
@@ -427,7 +428,7 @@ class Optimizer:
                 raise TypeError(f"state[{key!r}] must be a float32 or float64 ndarray, "
                                 f"got {described}")
             if name in self._nonnegative_buffers and np.any(value < 0):
-                raise ValueError(f"state[{key!r}] must be >= 0 (a sum of squares), got "
+                raise ValueError(f"state[{key!r}] must be >= 0 (this buffer never is negative), got "
                                  f"{float(value[value < 0].flat[0])!r}")
             leaves[name][key[len(name):]] = value
         suffixes = [sorted(v) for v in leaves.values()]
