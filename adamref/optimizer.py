@@ -386,8 +386,9 @@ class Optimizer:
             if isinstance(mine, bool):
                 same = theirs.dtype == bool and theirs.shape == () and bool(theirs) == mine
                 if not same:
-                    raise ValueError(f"the state was saved with {name}={theirs.tolist()!r:.40}, this "
-                                     f"{type(self).__name__} has {name}={mine!r}")
+                    raise ValueError(f"the state was saved with {name}="
+                                     f"{theirs.tolist()!r:.40}, this {type(self).__name__} "
+                                     f"has {name}={mine!r}")
                 continue
             same = (theirs.dtype.kind == "f" and theirs.shape == np.shape(mine)
                     and np.array_equal(theirs, mine))
@@ -428,8 +429,8 @@ class Optimizer:
                 raise TypeError(f"state[{key!r}] must be a float32 or float64 ndarray, "
                                 f"got {described}")
             if name in self._nonnegative_buffers and np.any(value < 0):
-                raise ValueError(f"state[{key!r}] must be >= 0 (this buffer never is negative), got "
-                                 f"{float(value[value < 0].flat[0])!r}")
+                raise ValueError(f"state[{key!r}] must be >= 0 (this buffer is never "
+                                 f"negative), got {float(value[value < 0].flat[0])!r}")
             leaves[name][key[len(name):]] = value
         suffixes = [sorted(v) for v in leaves.values()]
         if any(s != suffixes[0] for s in suffixes) or (names and not suffixes[0]):

@@ -446,10 +446,11 @@ def test_adam_update_keeps_float32_with_array_hyperparameters():
     theta, grad = np.ones((2, 3), np.float32), np.full((2, 3), 0.5, np.float32)
     zeros = np.zeros((2, 3), np.float32)
     lr = np.array([[1e-2], [1e-3]])
-    new_theta, m, v = adam_update(theta, grad, zeros, zeros, 1, lr=lr, beta2=np.array([[0.9], [0.99]]))
+    beta2 = np.array([[0.9], [0.99]])
+    new_theta, m, v = adam_update(theta, grad, zeros, zeros, 1, lr=lr, beta2=beta2)
     assert new_theta.dtype == m.dtype == v.dtype == np.float32
     ours = theta.copy()
-    Adam(lr=lr, beta2=np.array([[0.9], [0.99]])).step(ours, grad)
+    Adam(lr=lr, beta2=beta2).step(ours, grad)
     np.testing.assert_allclose(new_theta, ours, rtol=1e-6)
 
 
@@ -558,3 +559,12 @@ def test_optax_amsgrad_variant_changes_nothing_when_it_fails():
     assert opt.t == before[0]
     for now, then in zip((opt.m, opt.v, opt.v_max, theta), before[1:]):
         np.testing.assert_array_equal(now, then)
+
+
+def test_a_pending_loaded_state_stays_pending_when_a_many_step_run_fails():
+    opt = Adam()
+    opt.load_state_dict(saved_adam())
+    before = snapshot(opt)
+    with pytest.raises(FloatingPointError):
+        runs.trajectory(opt, _overflowing_at_step(3), np.zeros(3), 5)
+    assert snapshot(opt) == before and opt.state == {}
