@@ -77,3 +77,63 @@ def flatten_pair(params, grads) -> tuple[list, list, Structure]:
         if not p.flags.writeable:
             raise ValueError(f"{pname} is read-only; the optimizer updates parameters in place")
     return param_leaves, grad_leaves, structure
+
+
+#: Up to this many arrays, check every pair directly; beyond, sort by address.
+_PAIRWISE_LIMIT = 8
+
+
+def check_disjoint(params: list, grads: list, buffers: list) -> tuple | None:
+    """The first pair of arrays that share memory although the step writes one
+    of them, as ``(kind, index, kind, index)`` with kinds ``"params"``,
+    ``"grads"`` and ``"buffers"``; ``None`` if there is none.
+
+    Parameters must not overlap each other or a gradient; neither may be (a
+    view of) one of the optimizer's buffers, which own their memory.
+    Gradients may overlap each other: they are only read.
+    """
+    owners = {id(b): j for j, b in enumerate(buffers)}
+    for kind, arrays in (("params", params), ("grads", grads)):
+        for i, a in enumerate(arrays):
+            j = owners.get(id(a), owners.get(id(a.base)))
+            if j is not None:
+                return kind, i, "buffers", j
+    if len(params) + len(grads) <= _PAIRWISE_LIMIT:
+        pairs = [(("params", i), (kind, j)) for i in range(len(params))
+                 for kind, start in (("params", i + 1), ("grads", 0))
+                 for j in range(start, len(params if kind == "params" else grads))]
+    else:
+        pairs = _overlapping_bounds(params, grads)
+    groups = {"params": params, "grads": grads}
+    for (kind_a, i), (kind_b, j) in pairs:
+        a, b = groups[kind_a][i], groups[kind_b][j]
+        if not np.may_share_memory(a, b):      # address ranges: cheap, conservative
+            continue
+        try:                                   # confirm (interleaved views do not share)
+            shared = np.shares_memory(a, b, max_work=100_000)
+        except np.exceptions.TooHardError:
+            shared = True
+        if shared:
+            return kind_a, i, kind_b, j
+    return None
+
+
+def _overlapping_bounds(params: list, grads: list):
+    """The pairs to compare among many arrays (not grads with grads): those
+    whose address ranges overlap, by a sweep over the sorted ranges."""
+    try:
+        from numpy.lib.array_utils import byte_bounds   # NumPy >= 2
+    except ImportError:                                 # NumPy 1.26
+        byte_bounds = np.byte_bounds
+    spans = sorted((*byte_bounds(a), kind, i)
+                   for kind, arrays in (("params", params), ("grads", grads))
+                   for i, a in enumerate(arrays) if a.size)
+    active: list = []
+    for low, high, kind, i in spans:
+        active = [span for span in active if span[0] > low]
+        for _, other_kind, j in active:
+            if "params" in (kind, other_kind):
+                first, second = ((other_kind, j), (kind, i)) if other_kind == "params" \
+                    else ((kind, i), (other_kind, j))
+                yield first, second
+        active.append((high, kind, i))

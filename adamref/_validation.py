@@ -19,7 +19,9 @@ def _first_offender(values: np.ndarray, bad: np.ndarray):
 
 def hyperparameter(name: str, value, *, low: float, high: float = np.inf,
                    high_inclusive: bool = True):
-    """Check ``low <= value <= high`` (or ``< high``) elementwise.
+    """Check ``low <= value <= high`` (or ``< high``) elementwise, and that the
+    value is finite: no hyperparameter of the package means anything at ±inf
+    (``lr=inf`` or ``eps=inf`` would only turn the run into NaN or freeze it).
 
     Scalars come back as Python floats: NumPy 2 treats Python floats as "weak",
     so float32 arrays stay float32 when combined with them.  Arrays come back as
@@ -29,7 +31,11 @@ def hyperparameter(name: str, value, *, low: float, high: float = np.inf,
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or an array of them, got {value!r}")
     if isinstance(value, numbers.Real):
-        array = np.asarray(float(value))
+        try:
+            array = np.asarray(float(value))
+        except OverflowError:   # a Python int beyond float64's range, e.g. 10**400
+            raise ValueError(f"{name} must be a finite number, got an integer of "
+                             f"{len(str(abs(value)))} digits") from None
     elif isinstance(value, (np.ndarray, list, tuple)):
         array = np.asarray(value)
         if array.dtype.kind not in "fiu" or array.size == 0:
@@ -46,6 +52,9 @@ def hyperparameter(name: str, value, *, low: float, high: float = np.inf,
         bracket = "]" if high_inclusive else ")"
         interval = f">= {low}" if high == np.inf else f"in [{low}, {high}{bracket}"
         raise ValueError(f"{name} must be {interval}, got {offender!r}")
+    infinite = np.isinf(array)
+    if infinite.any():
+        raise ValueError(f"{name} must be finite, got {float(_first_offender(array, infinite))!r}")
     return float(array) if array.ndim == 0 else array
 
 
@@ -65,17 +74,44 @@ def integer(name: str, value, low: int = 0) -> int:
     return int(value)
 
 
-def step_count(name: str, value) -> int:
-    """A step counter is an integer >= 1 (Algorithm 1 starts at t = 1)."""
-    return integer(name, value, low=1)
+#: The largest step count: ``state_dict`` stores ``t`` as an int64.
+MAX_STEP = int(np.iinfo(np.int64).max)
+
+
+def step_count(name: str, value, low: int = 1) -> int:
+    """A step counter: an integer in ``[low, MAX_STEP]`` (Algorithm 1 starts at
+    t = 1; a saved state may hold t = 0, before the first step).  A 0-d integer
+    array (what ``np.load`` gives back) counts as an integer."""
+    if (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu"):
+        value = value.item()
+    value = integer(name, value, low=low)
+    if value > MAX_STEP:
+        raise ValueError(f"{name} must be an integer in [{low}, 2**63 - 1], got an "
+                         f"integer of {len(str(value))} digits")
+    return value
+
+
+#: The dtypes the optimizers compute in.  float16 is refused: ε = 1e-8 rounds
+#: to 0 in it (0/0 = NaN for a coordinate whose gradient is 0) and g² overflows
+#: above |g| = 256; mixed precision keeps float32 master weights instead.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def float_array(name: str, value) -> np.ndarray:
-    """A floating-point ndarray: the optimizers update such arrays in place."""
+    """A float32 or float64 ndarray: the optimizers update such arrays in place.
+
+    Masked arrays and ``np.matrix`` are refused: their arithmetic is not
+    ndarray arithmetic (an in-place update would ignore the mask; a matrix
+    stays 2-D when flattened), so the result would not be what it seems.
+    """
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a NumPy ndarray of floats, "
                         f"got {type(value).__name__} {value!r:.60}")
-    if value.dtype.kind != "f":
+    if isinstance(value, (np.ma.MaskedArray, np.matrix)):
+        raise TypeError(f"{name} must be a plain ndarray, got a {type(value).__name__}: "
+                        "pass np.asarray(...) of the values (for a masked array, "
+                        "set the gradient of masked entries to 0 instead)")
+    if value.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have a floating dtype (float32 or float64), "
                         f"got dtype {value.dtype}")
     return value

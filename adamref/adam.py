@@ -11,19 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
-from .optimizer import Optimizer, as_weak_scalar, power
+from .optimizer import (CHECK_POLICY, UPDATE_POLICY, Optimizer, as_weak_scalar,
+                        overflow_error, power)
 
 
 def adam_update(theta, grad, m, v, t,
                 lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """One step of Algorithm 1 of Kingma & Ba; returns new (theta, m, v).
 
-    t is the number of this step: the first update has t = 1.
+    t is the number of this step: the first update has t = 1.  The inputs are
+    not modified; dtypes, NaN/Inf and overflow are handled as by ``Adam.step``.
     """
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
     t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    with np.errstate(over="raise"):  # g² too large for the dtype: error
+    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps, like=theta)
+    with np.errstate(**UPDATE_POLICY):  # NaN/Inf propagate (g² overflow: checked)
         m = beta1 * m + (1 - beta1) * grad     # first moment
         v = beta2 * v + (1 - beta2) * grad**2  # second raw moment
         m_hat = m / (1 - beta1**t)             # bias-corrected m
@@ -32,23 +34,55 @@ def adam_update(theta, grad, m, v, t,
     return theta, m, v
 
 
-def checked_hyperparameters(lr, beta1, beta2, eps):
-    """Adam's four hyperparameters, validated (shared by every Adam variant)."""
-    return (check.hyperparameter("lr", lr, low=0.0),
-            check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
-            check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
-            check.hyperparameter("eps", eps, low=0.0))
+#: Adam's four hyperparameters under their adamref/PyTorch names.
+ADAM_NAMES = ("lr", "beta1", "beta2", "eps")
+
+
+def checked_hyperparameters(lr, beta1, beta2, eps, *, names=ADAM_NAMES, like=None):
+    """Adam's four hyperparameters, validated (shared by every Adam variant).
+
+    ``names`` are the caller's names for them, for the error messages
+    (``keras_adam`` says ``learning_rate``).  With ``like`` (an array), array
+    values must broadcast to its shape and are cast to its dtype, as ``Adam``
+    does: float32 in, float32 out.
+    """
+    values = (check.hyperparameter(names[0], lr, low=0.0),
+              check.hyperparameter(names[1], beta1, low=0.0, high=1.0, high_inclusive=False),
+              check.hyperparameter(names[2], beta2, low=0.0, high=1.0, high_inclusive=False),
+              check.hyperparameter(names[3], eps, low=0.0))
+    if like is None:
+        return values
+    for name, value in zip(names, values):
+        check.broadcasts_to(name, value, like.shape, "theta")
+    return tuple(value.astype(like.dtype) if isinstance(value, np.ndarray) else value
+                 for value in values)
 
 
 def _checked_arrays(**arrays):
     """Float ndarrays of one shape; NumPy float scalars count as 0-d arrays
-    (arithmetic on 0-d arrays returns them, so a loop must accept them back)."""
+    (arithmetic on 0-d arrays returns them, so a loop must accept them back).
+    The state (``m``, ``v``) has the parameter's dtype and the gradient is
+    computed in it, as in ``Adam``; a squared gradient must fit in it."""
     arrays = {name: np.asarray(value) if isinstance(value, np.floating) else value
               for name, value in arrays.items()}
     first_name, first = next(iter(arrays.items()))
     for name, value in arrays.items():
         check.float_array(name, value)
         check.same_shape(name, value, first_name, first)
+    for name in ("m", "v"):
+        if arrays[name].dtype != first.dtype:
+            raise TypeError(f"{name} must have the dtype of {first_name} ({first.dtype}), "
+                            f"got dtype {arrays[name].dtype}")
+    grad = arrays["grad"]
+    try:
+        with np.errstate(**CHECK_POLICY):
+            np.square(grad.astype(first.dtype, copy=False))
+    except FloatingPointError as error:
+        raise overflow_error("grad", error, first.dtype, grad) from None
+    if np.any(arrays["v"] < 0):
+        raise ValueError("v must be >= 0 (an average of squares), got "
+                         f"{float(arrays['v'][arrays['v'] < 0].flat[0])!r}")
+    arrays["grad"] = grad.astype(first.dtype, copy=False)
     return arrays.values()
 
 
@@ -68,6 +102,11 @@ class Adam(Optimizer):
     Any of ``lr, beta1, beta2, eps, weight_decay`` may be an array that
     broadcasts to each parameter's shape: parameters of shape ``(K, ...)`` with
     ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.
+
+    Dtypes, NaN/Inf, overflow and aliasing are handled as by every optimizer
+    (see ``Optimizer``): in short, float32 stays float32, NaN/Inf propagate, a
+    finite gradient whose square overflows is refused, and a call that raises
+    changes nothing.
     """
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False,
@@ -81,6 +120,7 @@ class Adam(Optimizer):
         self.epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
         self.bias_correction = check.flag("bias_correction", bias_correction)
         self.maximize = check.flag("maximize", maximize)
+        self._l2 = self._l2 and not self.decoupled_weight_decay
 
     lr = property(lambda self: self._hyper["lr"])
     beta1 = property(lambda self: self._hyper["beta1"])
@@ -92,11 +132,14 @@ class Adam(Optimizer):
     v_max = property(lambda self: self._state("v_max"),
                      doc="AMSGrad's running max of v (None unless amsgrad).")
 
-    def _config(self):
-        flags = dict(amsgrad=self.amsgrad, decoupled_weight_decay=self.decoupled_weight_decay,
-                     epsilon_hat=self.epsilon_hat, bias_correction=self.bias_correction,
-                     maximize=self.maximize)
-        return {**self._hyper, **flags}
+    _squares_gradient = True
+    _nonnegative_buffers = ("v", "v_max")
+
+    def _settings(self):
+        return dict(amsgrad=self.amsgrad, decoupled_weight_decay=self.decoupled_weight_decay,
+                    epsilon_hat=self.epsilon_hat, bias_correction=self.bias_correction,
+                    maximize=self.maximize)
+
 
     def _buffer_names(self):
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
@@ -121,15 +164,9 @@ class Adam(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         m, v = buffers["m"], buffers["v"]
         work, tmp = scratch
-        wd = c["weight_decay"]
-        if self.maximize:                                   # ascend: g ← −g
-            grad = np.negative(grad, out=work)
-        if np.any(wd != 0):
-            if self.decoupled_weight_decay:                 # AdamW: θ ← (1 − α·λ)·θ
-                theta *= c["decay_factor"]
-            else:                                           # L2: g ← g + λ·θ
-                np.multiply(theta, wd, out=tmp)
-                grad = np.add(grad, tmp, out=work)
+        if self.decoupled_weight_decay and np.any(c["weight_decay"] != 0):
+            theta *= c["decay_factor"]                      # AdamW: θ ← (1 − α·λ)·θ
+        grad = self._effective_gradient(theta, grad, work, tmp, c)   # −g; L2: g + λ·θ
         # m ← m + (1 − β1)(g − m)      (= β1·m + (1 − β1)·g)
         np.subtract(grad, m, out=tmp)
         tmp *= c["one_minus_beta1"]
@@ -182,7 +219,11 @@ class AdamW(Adam):
 def keras_adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                amsgrad=False, weight_decay=None) -> Adam:
     """An ``Adam`` that computes what ``keras.optimizers.Adam`` computes:
-    ε̂ form with ε = 1e-7, and Keras' (always decoupled) weight decay."""
+    ε̂ form with ε = 1e-7, and Keras' (always decoupled) weight decay.
+    Errors name Keras' keywords (``learning_rate``, ``beta_1``, ...)."""
+    learning_rate, beta_1, beta_2, epsilon = checked_hyperparameters(
+        learning_rate, beta_1, beta_2, epsilon,
+        names=("learning_rate", "beta_1", "beta_2", "epsilon"))
     return Adam(learning_rate, beta_1, beta_2, epsilon, amsgrad=amsgrad,
                 weight_decay=0.0 if weight_decay is None else weight_decay,
                 decoupled_weight_decay=True, epsilon_hat=True)

@@ -27,6 +27,11 @@ class AdaMax(Optimizer):
     m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
     u = property(lambda self: self._state("u"), doc="Exponentially weighted infinity norm.")
 
+    _nonnegative_buffers = ("u",)
+
+    def _settings(self):
+        return {"maximize": self.maximize}
+
     def _buffer_names(self):
         return ("m", "u")
 
@@ -38,12 +43,7 @@ class AdaMax(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         m, u = buffers["m"], buffers["u"]
         work, tmp = scratch
-        wd = c["weight_decay"]
-        if self.maximize:
-            grad = np.negative(grad, out=work)
-        if np.any(wd != 0):                                  # L2: g ← g + λ·θ
-            np.multiply(theta, wd, out=tmp)
-            grad = np.add(grad, tmp, out=work)
+        grad = self._effective_gradient(theta, grad, work, tmp, c)   # −g; L2: g + λ·θ
         np.subtract(grad, m, out=tmp)                        # m ← m + (1 − β1)(g − m)
         tmp *= c["one_minus_beta1"]
         m += tmp

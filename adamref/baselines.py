@@ -10,17 +10,6 @@ from . import _validation as check
 from .optimizer import Optimizer, as_weak_scalar
 
 
-def _effective_gradient(opt, theta, grad, work, tmp, c):
-    """``g ← −g`` if maximizing, then the L2 term ``g ← g + λ·θ`` (PyTorch's order)."""
-    wd = c["weight_decay"]
-    if opt.maximize:
-        grad = np.negative(grad, out=work)
-    if np.any(wd != 0):
-        np.multiply(theta, wd, out=tmp)
-        grad = np.add(grad, tmp, out=work)
-    return grad
-
-
 class SGD(Optimizer):
     """``b ← μ·b + (1 − dampening)·g`` (``b = g`` at the first step);
     ``θ ← θ − α·b``, or ``θ ← θ − α·(g + μ·b)`` with Nesterov."""
@@ -42,6 +31,9 @@ class SGD(Optimizer):
 
     momentum_buffer = property(lambda self: self._state("momentum_buffer"))
 
+    def _settings(self):
+        return {"nesterov": self.nesterov, "maximize": self.maximize}
+
     def _uses_momentum(self):
         return bool(np.any(self._hyper["momentum"] != 0))
 
@@ -51,7 +43,7 @@ class SGD(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
         h = c
-        grad = _effective_gradient(self, theta, grad, work, tmp, c)
+        grad = self._effective_gradient(theta, grad, work, tmp, c)
         if self._uses_momentum():
             buf = buffers["momentum_buffer"]
             if self.t == 1:
@@ -86,6 +78,11 @@ class RMSprop(Optimizer):
         self.maximize = check.flag("maximize", maximize)
 
     v = property(lambda self: self._state("v"), doc="EMA of g² (PyTorch's square_avg).")
+    _squares_gradient = True
+    _nonnegative_buffers = ("v",)
+
+    def _settings(self):
+        return {"centered": self.centered, "maximize": self.maximize}
 
     def _buffer_names(self):
         names = ["v"]
@@ -98,7 +95,7 @@ class RMSprop(Optimizer):
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
         h = c
-        grad = _effective_gradient(self, theta, grad, work, tmp, c)
+        grad = self._effective_gradient(theta, grad, work, tmp, c)
         v = buffers["v"]
         v *= h["alpha"]                                      # v ← α·v + (1 − α)·g²
         np.multiply(grad, grad, out=tmp)
@@ -145,6 +142,24 @@ class AdaGrad(Optimizer):
         self.maximize = check.flag("maximize", maximize)
 
     sum = property(lambda self: self._state("sum"), doc="Running sum of g².")
+    _squares_gradient = True
+    _nonnegative_buffers = ("sum",)
+
+    def _settings(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value,
+                "maximize": self.maximize}
+
+    def _magnitudes(self, theta, grad, buffers, scratch, c):
+        return (*super()._magnitudes(theta, grad, buffers, scratch, c),
+                float(buffers["sum"].max(initial=0.0)))
+
+    def _square_bound(self, magnitudes, buffers):
+        # s + g² must fit too: bound it by max(s) + (bound of g²).
+        return magnitudes[2] + super()._square_bound(magnitudes, buffers)
+
+    def _square_check(self, theta, grad, buffers, scratch, c):
+        super()._square_check(theta, grad, buffers, scratch, c)   # g² into scratch[1]
+        np.add(scratch[1], buffers["sum"], out=scratch[1])        # s + g², as the update
 
     def _buffer_names(self):
         return ("sum",)
@@ -158,7 +173,7 @@ class AdaGrad(Optimizer):
 
     def _update(self, theta, grad, buffers, scratch, c):
         work, tmp = scratch
-        grad = _effective_gradient(self, theta, grad, work, tmp, c)
+        grad = self._effective_gradient(theta, grad, work, tmp, c)
         s = buffers["sum"]
         np.multiply(grad, grad, out=tmp)                     # s ← s + g²
         s += tmp

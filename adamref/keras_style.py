@@ -29,12 +29,14 @@ This module imports only NumPy and the optimizers: no plotting, nothing of the b
 
 from __future__ import annotations
 
+import copy
+from contextlib import contextmanager
 
 import numpy as np
 
 from . import _validation as check
 from .adam import keras_adam
-from .optimizer import Optimizer
+from .optimizer import Optimizer, restoring
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -76,6 +78,17 @@ def _float32_array(name: str, value, ndims: tuple) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite, got a NaN or Inf")
     return array
+
+
+@contextmanager
+def _generator_restored_on_error(rng: np.random.Generator):
+    """Put ``rng`` back in its state if the block raises."""
+    saved = copy.deepcopy(rng.bit_generator.state)
+    try:
+        yield
+    except BaseException:
+        rng.bit_generator.state = saved
+        raise
 
 
 class Dense:
@@ -197,7 +210,19 @@ class Sequential:
         orders = np.empty((epochs, n), dtype=np.int64)
         kernels[0], biases[0] = layer.kernel, layer.bias
         losses = []
-        step = 0
+        # A step that raises (a float32 gradient whose square overflows) after
+        # earlier steps of this fit: put the weights, the optimizer and the
+        # generator back as they were, so that the failing call changes nothing.
+        with restoring(self.optimizer, params), _generator_restored_on_error(rng):
+            self._fit_epochs(x, y, epochs, batch_size, shuffle, verbose, rng, starts,
+                             params, kernels, biases, batch_loss, sizes, orders, losses)
+        trace = dict(kernel=kernels, bias=biases, batch_loss=batch_loss, batch_size=sizes,
+                     order=orders)
+        return History({"loss": losses}, list(range(epochs)), trace)
+
+    def _fit_epochs(self, x, y, epochs, batch_size, shuffle, verbose, rng, starts,
+                    params, kernels, biases, batch_loss, sizes, orders, losses):
+        layer, n, step = self.layer, len(x), 0
         for epoch in range(epochs):
             order = rng.permutation(n) if shuffle else np.arange(n)
             orders[epoch] = order
@@ -215,9 +240,6 @@ class Sequential:
             losses.append(float(total / count))
             if verbose != 0:
                 print(f"Epoch {epoch + 1}/{epochs} - loss: {losses[-1]:.4f}")
-        trace = dict(kernel=kernels, bias=biases, batch_loss=batch_loss, batch_size=sizes,
-                     order=orders)
-        return History({"loss": losses}, list(range(epochs)), trace)
 
     def predict(self, x, verbose=0):
         """``x @ kernel + bias`` for ``x`` of shape ``(n, fan_in)``, float32."""
@@ -244,12 +266,15 @@ class Sequential:
                              "or call fit/predict first")
         if not isinstance(weights, (list, tuple)) or len(weights) != 2:
             raise ValueError(f"weights must be a list [kernel, bias], got {weights!r:.80}")
+        checked = []
         for name, new, old in zip(("kernel", "bias"), weights, self.get_weights()):
             new = _float32_array(f"weights ({name})", new, (old.ndim,))
             if new.shape != old.shape:
                 raise ValueError(f"weights ({name}) must have shape {old.shape}, "
                                  f"got shape {new.shape}")
-            getattr(self.layer, name)[...] = new
+            checked.append(new)
+        # Both checked: only now write (a failing call changes nothing).
+        self.layer.kernel[...], self.layer.bias[...] = checked
 
     # -- internals ------------------------------------------------------------------
     def _ensure_built(self, x):
@@ -260,6 +285,8 @@ class Sequential:
                              f"(the Dense input_shape), got shape {x.shape}")
 
     def _checked_data(self, x, y):
+        """``(x, y)`` checked, and the layer built from ``x`` only once both
+        are known to be good (building draws from the module's generator)."""
         x = _float32_array("x", x, (2,))
         y = _float32_array("y", y, (1, 2))
         if len(x) != len(y):
@@ -267,13 +294,13 @@ class Sequential:
                              f"len(x) = {len(x)} and len(y) = {len(y)}")
         if len(x) == 0:
             raise ValueError("x must hold at least one sample, got shape (0, ...)")
-        self._ensure_built(x)
         units = self.layer.units
         if y.ndim == 1 and units == 1:
             y = y[:, None]     # Keras squeezes/expands y and ŷ to the same rank
         if y.shape[1:] != (units,):
             raise ValueError(f"y must have shape (n, {units}) to match Dense(units={units}), "
                              f"got shape {y.shape}")
+        self._ensure_built(x)
         return x, y
 
     def _loss_and_gradients(self, xb, yb):

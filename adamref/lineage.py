@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _validation as check
 from .adam import Adam
+from .optimizer import restoring
 from .baselines import SGD, RMSprop
 from .problems import Quadratic, Rosenbrock, noisy_gradient
 from .runs import trajectory
@@ -221,11 +222,13 @@ def lockstep_steps(optimizer_a, optimizer_b, gradient, theta0, steps):
     theta = np.array(theta0, dtype=float)
     check.float_array("theta0", theta)
     out_a, out_b = np.empty((steps, *theta.shape)), np.empty((steps, *theta.shape))
-    for t in range(steps):
-        g = gradient(theta)
-        a, b = theta.copy(), theta.copy()
-        optimizer_a.step(a, g)
-        optimizer_b.step(b, g)
-        out_a[t], out_b[t] = a - theta, b - theta
-        theta = a
+    # The params of each step are fresh copies: restore the optimizers' state only.
+    with restoring(optimizer_a, theta.copy()), restoring(optimizer_b, theta.copy()):
+        for t in range(steps):
+            g = gradient(theta)
+            a, b = theta.copy(), theta.copy()
+            optimizer_a.step(a, g)
+            optimizer_b.step(b, g)
+            out_a[t], out_b[t] = a - theta, b - theta
+            theta = a
     return out_a, out_b

@@ -17,6 +17,7 @@ from . import _validation as check
 from .adam import Adam
 from .baselines import SGD, RMSprop
 from .datasets import _count, make_least_squares
+from .optimizer import restoring
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +80,7 @@ def run_batch(optimizer, gradient, theta0, steps, *, loss=None, record_every=0):
     theta = np.array(theta0, dtype=float)
     check.float_array("theta0", theta)
     history = []
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), restoring(optimizer, theta):
         for t in range(steps + 1):
             if record_every and t % record_every == 0:
                 history.append(loss(theta))

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.polynomial import legendre
 
 from . import _validation as check
+from .optimizer import restoring
 
 
 def target(x):
@@ -108,15 +109,16 @@ def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = (
     phis = {k: expand(v) for k, v in phi.items()}
     ys = {k: expand(v) for k, v in y.items()}
     record = {k: np.empty((steps + 1, draws, *configs)) for k in ("train", "val", "test")}
-    for t in range(steps + 1):
-        residual = {}
-        for split in record:
-            residual[split] = np.einsum("...nd,...d->...n", phis[split], w) - ys[split]
-            record[split][t] = np.mean(residual[split] ** 2, axis=-1)
-        if t == steps:
-            break
-        grad = np.einsum("...nd,...n->...d", phis["train"], residual["train"]) / n_train
-        optimizer.step(w, grad)
+    with restoring(optimizer, w):
+        for t in range(steps + 1):
+            residual = {}
+            for split in record:
+                residual[split] = np.einsum("...nd,...d->...n", phis[split], w) - ys[split]
+                record[split][t] = np.mean(residual[split] ** 2, axis=-1)
+            if t == steps:
+                break
+            grad = np.einsum("...nd,...n->...d", phis["train"], residual["train"]) / n_train
+            optimizer.step(w, grad)
     return Curves(record["train"], record["val"], record["test"], w)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
+from .optimizer import restoring
 
 
 def trajectory(optimizer, gradient, theta0, steps: int) -> np.ndarray:
@@ -19,7 +20,8 @@ def trajectory(optimizer, gradient, theta0, steps: int) -> np.ndarray:
     check.float_array("theta0", theta)
     path = np.empty((steps + 1, *theta.shape))
     path[0] = theta
-    for t in range(1, steps + 1):
-        optimizer.step(theta, gradient(theta))
-        path[t] = theta
+    with restoring(optimizer, theta):
+        for t in range(1, steps + 1):
+            optimizer.step(theta, gradient(theta))
+            path[t] = theta
     return path

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _validation as check
 from .adam import Adam
+from .optimizer import restoring
 
 
 def _positive_vector(name, value) -> np.ndarray:
@@ -104,10 +105,11 @@ def steps_along(optimizer, grads) -> np.ndarray:
     theta = np.zeros(grads.shape[1:], dtype=grads.dtype)
     previous = theta.copy()
     steps = np.empty_like(grads)
-    for t in range(grads.shape[0]):
-        previous[...] = theta
-        optimizer.step(theta, np.ascontiguousarray(grads[t]))
-        np.subtract(theta, previous, out=steps[t])
+    with restoring(optimizer, theta):
+        for t in range(grads.shape[0]):
+            previous[...] = theta
+            optimizer.step(theta, np.ascontiguousarray(grads[t]))
+            np.subtract(theta, previous, out=steps[t])
     return steps
 
 

@@ -141,11 +141,11 @@ class OptaxAMSGrad:
 
     def step(self, params, grads):
         check.float_array("params", params)
-        if self.m is None:
-            self.m, self.v, self.v_max = (np.zeros_like(params) for _ in range(3))
-        self.t += 1
-        new, self.m, self.v, self.v_max = optax_amsgrad_update(
-            params, grads, self.m, self.v, self.v_max, self.t, self.lr, self.beta1,
-            self.beta2, self.eps, self.eps_root)
-        params[...] = new
+        state = ((self.m, self.v, self.v_max) if self.m is not None
+                 else tuple(np.zeros_like(params) for _ in range(3)))
+        new, m, v, v_max = optax_amsgrad_update(params, grads, *state, self.t + 1, self.lr,
+                                                self.beta1, self.beta2, self.eps, self.eps_root)
+        params[...] = new   # raises (read-only, shape) before writing anything
+        # Only now, with the step done, the state moves on (a failing call changes nothing).
+        self.t, self.m, self.v, self.v_max = self.t + 1, m, v, v_max
         return params

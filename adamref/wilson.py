@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
+from .optimizer import restoring
 
 #: Columns every example shares: the label feature and two constant features.
 SHARED = 3
@@ -115,8 +116,9 @@ def train(optimizer, X, y, steps: int, w0=None) -> np.ndarray:
     if X.ndim != 3:
         raise ValueError(f"X must have shape (draws, n, d), got shape {X.shape}")
     w = np.zeros((X.shape[0], X.shape[2])) if w0 is None else np.array(w0, dtype=float)
-    for _ in range(steps):
-        optimizer.step(w, gradient(w, X, y))
+    with restoring(optimizer, w):
+        for _ in range(steps):
+            optimizer.step(w, gradient(w, X, y))
     return w
 
 

@@ -69,18 +69,11 @@ def test_load_state_rejects_mismatched_shapes():
         other.step(np.zeros(4), np.ones(4))
 
 
-def test_load_state_rejects_missing_entries():
-    opt = Adam()
-    opt.step(np.zeros(3), np.ones(3))
-    amsgrad = Adam(amsgrad=True)
-    amsgrad.load_state_dict(opt.state_dict())
-    with pytest.raises(ValueError, match="no entry 'v_max'"):
-        amsgrad.step(np.zeros(3), np.ones(3))
-
-
 def test_load_state_requires_t():
+    state = Adam().state_dict()
+    del state["t"]
     with pytest.raises(ValueError, match="'t'"):
-        Adam().load_state_dict({"m": np.zeros(3)})
+        Adam().load_state_dict(state)
 
 
 def test_params_must_keep_their_structure():

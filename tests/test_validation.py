@@ -44,7 +44,7 @@ def test_wrong_types_raise_type_error(kwargs, message):
     (lambda: AdaGrad(initial_accumulator_value=-1), r"initial_accumulator_value must be >= 0"),
     (lambda: AdaMax(beta2=1.0), r"beta2 must be in \[0.0, 1.0\), got 1.0"),
     (lambda: AdamW(weight_decay=-1), r"weight_decay must be >= 0.0, got -1.0"),
-    (lambda: adamref.keras_adam(learning_rate=-3), r"lr must be >= 0.0, got -3.0"),
+    (lambda: adamref.keras_adam(learning_rate=-3), r"learning_rate must be >= 0.0, got -3.0"),
 ])
 def test_every_optimizer_validates(make, message):
     with pytest.raises(ValueError, match=message):
