@@ -390,7 +390,7 @@ class Optimizer:
     def _check_config(self, entries: dict, check_hyperparameters: bool) -> None:
         kind = _text("optimizer", entries.pop("optimizer"))
         if kind != type(self).__name__:
-            raise ValueError(f"the state was saved by a {kind!r:.40} optimizer, this is "
+            raise ValueError(f"the state was saved by optimizer {kind!r:.40}, this is "
                              f"{type(self).__name__}: its buffers mean something else")
         expected = self._config()
         saved = {k[len("config."):]: entries.pop(k) for k in list(entries)

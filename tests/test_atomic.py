@@ -282,7 +282,7 @@ CASES = {
     "load-none": load_case(Adam, lambda: None, TypeError, "state must be a dict"),
     "load-no-optimizer": load_case(Adam, without("optimizer"), ValueError, "'optimizer'"),
     "load-no-t": load_case(Adam, without("t"), ValueError, "'t'"),
-    "load-into-adamw": load_case(AdamW, saved_adam, ValueError, "saved by a 'Adam'"),
+    "load-into-adamw": load_case(AdamW, saved_adam, ValueError, "saved by optimizer 'Adam'"),
     "load-into-rmsprop": load_case(RMSprop, saved_adam, ValueError, "this is RMSprop"),
     "load-into-sgd": load_case(lambda: SGD(momentum=0.9), saved_adam, ValueError, "this is SGD"),
     "load-into-adamax": load_case(AdaMax, saved_adam, ValueError, "this is AdaMax"),
