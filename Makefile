@@ -29,9 +29,11 @@ book: setup
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-# The browser test needs the built book, so `test` builds it first.
+# The browser test needs the built book, so `test` builds it first.  Two workers
+# (the machine's two cores); --dist loadscope keeps each notebook's cells, which
+# share one kernel, on one worker.
 test: setup chromium book
-	$(BIN)/python -m pytest --nbval --nbval-current-env \
+	$(BIN)/python -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg tests chapters
 
 # Notebooks and unit tests under other BLAS kernels, NumPy SIMD paths and one
