@@ -1,22 +1,18 @@
 """Memory and compute accounting (adamref.costs) and its figure (adamref.plot_costs)."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
+import ipywidgets
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import ipywidgets  # noqa: E402
-
-from adamref import widgets  # noqa: E402
-from adamref.costs import (OPTIMIZERS, best_time, bytes_per_parameter, chunk_bytes,  # noqa: E402
+from adamref import widgets
+from adamref.costs import (OPTIMIZERS, best_time, bytes_per_parameter, chunk_bytes,
                            copy_bandwidth, count_step_operations, formula_state_bytes,
                            least_squares_gradient_time, measure_state_memory, min_bytes_moved,
                            state_buffers, step_time, training_gigabytes)
-from adamref.optimizer import CHUNK  # noqa: E402
-from adamref.plot_costs import draw_memory, plot_training_memory  # noqa: E402
+from adamref.optimizer import CHUNK
+from adamref.plot_costs import draw_memory, plot_training_memory
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

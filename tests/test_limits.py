@@ -4,17 +4,13 @@ regression problem, their figures and explorers."""
 
 from functools import partial
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import adamref  # noqa: E402
-from adamref import online, overfitting, wilson  # noqa: E402
-from adamref import plot_limits, widgets  # noqa: E402
+import adamref
+from adamref import online, overfitting, wilson
+from adamref import plot_limits, widgets
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,5 @@
 """Figures and explorers of the bias-correction and noisy-gradients chapters."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest

@@ -1,17 +1,13 @@
 """Figures and explorers of the chapters From gradient descent to Adam and Moments."""
 
-import matplotlib
+import ipywidgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import ipywidgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from adamref import ema, widgets  # noqa: E402
-from adamref.plot_lineage import LOSS_FLOOR, draw_lineage, draw_paths  # noqa: E402
-from adamref.plot_moments import STREAM, draw_moments, plot_snr_steps  # noqa: E402
+from adamref import ema, widgets
+from adamref.plot_lineage import LOSS_FLOOR, draw_lineage, draw_paths
+from adamref.plot_moments import STREAM, draw_moments, plot_snr_steps
 
 
 def test_draw_lineage_draws_the_four_paths_and_their_losses():

@@ -1,16 +1,12 @@
 """The per-parameter-steps and frameworks figures, and their explorers driven
 as a reader would drive them."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from adamref import plot_steps, widgets  # noqa: E402
-from adamref.scaling import spike_step  # noqa: E402
+from adamref import plot_steps, widgets
+from adamref.scaling import spike_step
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,13 @@
 """Objectives, the trajectory runner and the plotting helpers."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import adamref  # noqa: E402
-from adamref.plotting import plot_contours, plot_loss_curves  # noqa: E402
-from adamref.problems import Quadratic, Rosenbrock, noisy_gradient  # noqa: E402
-from adamref.runs import trajectory  # noqa: E402
+import adamref
+from adamref.plotting import plot_contours, plot_loss_curves
+from adamref.problems import Quadratic, Rosenbrock, noisy_gradient
+from adamref.runs import trajectory
 
 
 @pytest.mark.parametrize("objective", [Quadratic(), Quadratic((3.0, 0.5), (1.0, -2.0)),

@@ -1,9 +1,5 @@
 """The seed-regression problem, its measurements, figures and explorer."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest

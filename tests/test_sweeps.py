@@ -1,18 +1,14 @@
 """Broadcast sweeps (adamref.sweeps) and their figures (adamref.plot_sweeps)."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from adamref import SGD, Adam  # noqa: E402
-from adamref import widgets  # noqa: E402
-from adamref.plot_sweeps import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap  # noqa: E402
-from adamref.problems import Quadratic, Rosenbrock  # noqa: E402
-from adamref.sweeps import (LeastSquares, SweepResult, default_problems, good_range,  # noqa: E402
+from adamref import SGD, Adam
+from adamref import widgets
+from adamref.plot_sweeps import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
+from adamref.problems import Quadratic, Rosenbrock
+from adamref.sweeps import (LeastSquares, SweepResult, default_problems, good_range,
                             grid_configurations, log_grid, sweep, sweep_loop)
 
 ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))

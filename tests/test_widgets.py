@@ -1,13 +1,9 @@
 """The explorers redraw when a control changes (driven here as a reader would)."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from adamref import widgets  # noqa: E402
+from adamref import widgets
 
 
 def draw_line(fig, slope, offset=0.0):
