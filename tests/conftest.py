@@ -1,9 +1,10 @@
 """Shared test set-up: figures are drawn off-screen (no display in CI).
 
-Set through the environment rather than ``matplotlib.use`` so that merely
-collecting the tests imports no matplotlib (the optimizers must not need it).
+``matplotlib.use`` here, not the ``MPLBACKEND`` environment variable: the
+notebook kernels that nbval starts inherit the environment, and must keep
+their inline backend so that their figures match the stored outputs.
 """
 
-import os
+import matplotlib
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+matplotlib.use("Agg")
