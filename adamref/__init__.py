@@ -1,17 +1,22 @@
 """adamref: a small, tested, vectorized NumPy reference for Adam and friends.
 
-The optimizers import only NumPy.  Problems (objectives, datasets, gradient
-oracles) sit beside them; ``adamref.keras_style`` is a Keras-style trainer
-built on the optimizers; plotting and widget helpers (``adamref.plotting``,
-``adamref.plot_*``, ``adamref.widgets``) are the only modules that import
-matplotlib or ipywidgets, and are imported explicitly.
+The package has four layers, each importing only the ones above it:
+
+- ``adamref.optim``: the optimizers (NumPy only);
+- ``adamref.problems``: objectives, datasets, gradient oracles and run loops;
+- ``adamref.lab``: one module per chapter of the book, named after its
+  notebook, holding that chapter's computations;
+- ``adamref.plots``: one module per chapter that draws (and does not compute),
+  the shared style and the explorers' widgets: the only modules that import
+  matplotlib or ipywidgets, and never imported by the others.
+
+``adamref.keras_style`` is a Keras-style trainer on ``optim``; ``adamref.roundoff``
+says how the notebooks print values at rounding level.
 """
 
-from . import keras_style
-from .adam import Adam, AdamW, adam_update, keras_adam
-from .adamax import AdaMax
-from .baselines import SGD, AdaGrad, RMSprop
-from .optimizer import Optimizer
+from adamref import keras_style
+from adamref.optim import (SGD, AdaGrad, AdaMax, Adam, AdamW, Optimizer, RMSprop,
+                           adam_update, keras_adam)
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
            "adam_update", "keras_adam", "keras_style"]

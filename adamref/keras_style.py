@@ -34,9 +34,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import _validation as check
-from .adam import keras_adam
-from .optimizer import Optimizer, restoring
+from adamref.optim import validation as check
+from adamref.optim.adam import keras_adam
+from adamref.optim.optimizer import Optimizer, restoring
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import hyperparameter, integer
+from adamref.optim.validation import hyperparameter, integer
 
 
 def round_significant(x, digits: int) -> np.ndarray:

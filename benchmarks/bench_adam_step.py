@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 import adamref
-from adamref.costs import wall_times
-from adamref.optimizer import THREADS
+from adamref.lab.memory_and_compute import wall_times
+from adamref.optim.optimizer import THREADS
 
 
 def median_seconds(fn, repeats: int) -> float:

@@ -21,9 +21,9 @@ import argparse
 import numpy as np
 
 import adamref
-from adamref.problems import Rosenbrock
-from adamref.scaling import DiagonalQuadratic
-from adamref.sweeps import grid_configurations, sweep, sweep_loop
+from adamref.problems.objectives import Rosenbrock
+from adamref.lab.per_parameter_steps import DiagonalQuadratic
+from adamref.lab.sensitivity import grid_configurations, sweep, sweep_loop
 
 GRID = {"lr": np.geomspace(1e-4, 1.0, 16),
         "beta1": np.linspace(0.0, 0.99, 8),

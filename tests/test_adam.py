@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import Adam, adam_update
+from adamref.optim import Adam, adam_update
 
 
 def run(opt, theta0, grads):
@@ -213,7 +213,7 @@ class TestStructuresAndDtypes:
         assert (base[:, 1::2] == 0).all()
 
     def test_params_larger_than_one_chunk(self):
-        from adamref.optimizer import CHUNK
+        from adamref.optim.optimizer import CHUNK
         n = 2 * CHUNK + 123
         rng = np.random.default_rng(5)
         grads = rng.standard_normal((3, n))
@@ -231,7 +231,7 @@ class TestChunkedThreadedPath:
 
     @pytest.fixture(autouse=True)
     def small_chunks(self, monkeypatch):
-        import adamref.optimizer as optimizer
+        import adamref.optim.optimizer as optimizer
         monkeypatch.setattr(optimizer, "CHUNK", 64)
         monkeypatch.setattr(optimizer, "THREADS", 3)
 

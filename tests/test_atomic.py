@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 
 import adamref
-import adamref.optimizer as optimizer_module
-from adamref import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update, keras_style
-from adamref import lineage, noise, runs, scaling
-from adamref._validation import MAX_STEP
+import adamref.optim.optimizer as optimizer_module
+from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref import keras_style
+from adamref.lab import from_sgd_to_adam as lineage
+from adamref.lab import noisy_gradients as noise
+from adamref.problems import runs
+from adamref.lab import per_parameter_steps as scaling
+from adamref.optim.validation import MAX_STEP
 
 
 # -- snapshots ------------------------------------------------------------------------
@@ -550,7 +554,7 @@ def test_functions_that_take_many_steps_give_the_optimizer_back_unchanged(shape,
 
 
 def test_optax_amsgrad_variant_changes_nothing_when_it_fails():
-    from adamref.variants import OptaxAMSGrad
+    from adamref.lab.frameworks import OptaxAMSGrad
     opt, theta = OptaxAMSGrad(), np.zeros(3)
     opt.step(theta, np.ones(3))
     before = (opt.t, opt.m.copy(), opt.v.copy(), opt.v_max.copy(), theta.copy())

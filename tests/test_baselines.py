@@ -4,7 +4,7 @@ definitions, written out here independently of the code under test)."""
 import numpy as np
 import pytest
 
-from adamref import SGD, AdaGrad, AdaMax, RMSprop
+from adamref.optim import SGD, AdaGrad, AdaMax, RMSprop
 
 RNG = np.random.default_rng(1964)
 GRADS = RNG.standard_normal((15, 4))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import bias
-from adamref import noise as nz
-from adamref.datasets import gradient_oracle, make_least_squares, make_logistic
+from adamref.lab import bias_correction as bias
+from adamref.lab import noisy_gradients as nz
+from adamref.problems.datasets import gradient_oracle, make_least_squares, make_logistic
 
 # -- bias correction -------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ def test_adam_run_step_ratio_starts_at_one_with_correction():
     (lambda: bias.step_inflation(1.5, 0.999, 1), ValueError, r"beta1 must be in \[0.0, 1.0\), got 1.5"),
     (lambda: bias.first_step([1.0]), TypeError, r"grad must be a NumPy ndarray"),
     (lambda: bias.adam_grid("data", [0.1], [0.9], steps=1, record=(1,)), TypeError,
-     r"problem must be a dataset problem \(adamref.datasets\), got str"),
+     r"problem must be a dataset problem \(adamref.problems.datasets\), got str"),
     (lambda: bias.adam_grid(make_logistic(), [-0.1], [0.9], steps=1, record=(1,)), ValueError,
      r"lrs must be >= 0.0, got -0.1"),
     (lambda: bias.adam_grid(make_logistic(), [0.1], [0.9], steps=5, record=(6,)), ValueError,

@@ -1,4 +1,4 @@
-"""Memory and compute accounting (adamref.costs) and its figure (adamref.plot_costs)."""
+"""Memory and compute accounting (adamref.lab.memory_and_compute) and its figure (adamref.plots.memory_and_compute)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -6,13 +6,14 @@ import pytest
 
 import ipywidgets
 
-from adamref import widgets
-from adamref.costs import (OPTIMIZERS, best_time, bytes_per_parameter, chunk_bytes,
-                           copy_bandwidth, count_step_operations, formula_state_bytes,
-                           least_squares_gradient_time, measure_state_memory, min_bytes_moved,
-                           state_buffers, step_time, training_gigabytes)
-from adamref.optimizer import CHUNK
-from adamref.plot_costs import draw_memory, plot_training_memory
+from adamref.plots import widgets
+from adamref.lab.memory_and_compute import (OPTIMIZERS, best_time, bytes_per_parameter,
+                                            chunk_bytes, copy_bandwidth, count_step_operations,
+                                            formula_state_bytes, least_squares_gradient_time,
+                                            measure_state_memory, min_bytes_moved,
+                                            state_buffers, step_time, training_gigabytes)
+from adamref.optim.optimizer import CHUNK
+from adamref.plots.memory_and_compute import draw_memory, plot_training_memory
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

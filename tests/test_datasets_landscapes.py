@@ -3,14 +3,9 @@
 import numpy as np
 import pytest
 
-from adamref.datasets import (
-    LeastSquares,
-    LogisticRegression,
-    gradient_oracle,
-    make_least_squares,
-    make_logistic,
-)
-from adamref.landscapes import Washboard
+from adamref.problems.datasets import (LeastSquares, LogisticRegression, gradient_oracle,
+                                       make_least_squares, make_logistic)
+from adamref.problems.washboard import Washboard
 
 
 def numeric_gradient(f, theta, h=1e-6):

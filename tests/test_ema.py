@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import ema as E
+from adamref.lab import moments as E
 
 
 def test_ema_matches_the_recursion_and_its_unrolled_sum():

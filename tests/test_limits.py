@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import online, overfitting, wilson
-from adamref import plot_limits, widgets
+from adamref.lab import non_convergence as online
+from adamref.lab import generalization
+from adamref.plots import generalization as plot_generalization
+from adamref.plots import non_convergence as plot_non_convergence
+from adamref.plots import widgets
 
 
 @pytest.fixture(autouse=True)
@@ -141,7 +144,7 @@ def test_online_validation(call, error, message):
 
 def test_features_follow_the_construction():
     y = np.array([[1.0, -1.0, 1.0]])
-    X = wilson.features(y)
+    X = generalization.features(y)
     assert X.shape == (1, 3, 3 + 5 * 3)
     np.testing.assert_array_equal(X[0, :, 0], y[0])
     np.testing.assert_array_equal(X[0, :, 1:3], 1.0)
@@ -152,60 +155,60 @@ def test_features_follow_the_construction():
 
 
 def test_sign_solution_interpolates_when_positives_dominate():
-    data = wilson.make_data(n_train=30, n_test=10, p=0.8, draws=4, seed=1)
+    data = generalization.make_wilson_data(n_train=30, n_test=10, p=0.8, draws=4, seed=1)
     X, y = data.X_train, data.y_train
     assert np.all(2 * (y > 0).sum(axis=1) > y.shape[1])
-    np.testing.assert_allclose(np.einsum("snd,sd->sn", X, wilson.sign_solution(X, y)), 4 * y)
+    np.testing.assert_allclose(np.einsum("snd,sd->sn", X, generalization.sign_solution(X, y)), 4 * y)
     # a test example's score is w1*y + w2 + w3 (its own features are not stored)
     assert np.all(data.X_test[:, :, 3:] == 0)
 
 
 def test_gradient_matches_finite_differences():
-    data = wilson.make_data(n_train=6, n_test=2, draws=2, seed=0)
+    data = generalization.make_wilson_data(n_train=6, n_test=2, draws=2, seed=0)
     rng = np.random.default_rng(0)
     w = rng.standard_normal((2, data.dim))
     h, numeric = 1e-6, np.empty_like(w)
     for j in range(data.dim):
         e = np.zeros_like(w)
         e[:, j] = h
-        numeric[:, j] = (wilson.loss(w + e, data.X_train, data.y_train)
-                         - wilson.loss(w - e, data.X_train, data.y_train)) / (2 * h)
-    np.testing.assert_allclose(wilson.gradient(w, data.X_train, data.y_train), numeric,
+        numeric[:, j] = (generalization.wilson_loss(w + e, data.X_train, data.y_train)
+                         - generalization.wilson_loss(w - e, data.X_train, data.y_train)) / (2 * h)
+    np.testing.assert_allclose(generalization.wilson_gradient(w, data.X_train, data.y_train), numeric,
                                rtol=1e-6, atol=1e-8)
 
 
 def test_gd_finds_the_min_norm_solution_and_adaptive_methods_the_sign_vector():
-    data = wilson.make_data(n_train=20, n_test=300, p=7 / 8, draws=3, seed=2)
+    data = generalization.make_wilson_data(n_train=20, n_test=300, p=7 / 8, draws=3, seed=2)
     X, y = data.X_train, data.y_train
-    w_gd = wilson.train(adamref.SGD(lr=0.3), X, y, 1500)
-    w_mn = wilson.min_norm_solution(X, y)
+    w_gd = generalization.train_wilson(adamref.SGD(lr=0.3), X, y, 1500)
+    w_mn = generalization.min_norm_solution(X, y)
     np.testing.assert_allclose(w_gd, w_mn, atol=1e-8)
-    np.testing.assert_array_equal(wilson.error_rate(w_gd, data.X_test, data.y_test), 0.0)
+    np.testing.assert_array_equal(generalization.error_rate(w_gd, data.X_test, data.y_test), 0.0)
     negatives = np.mean(data.y_test < 0, axis=1)
     for opt in (adamref.Adam(lr=1e-3), adamref.RMSprop(lr=1e-3), adamref.AdaGrad(lr=0.05)):
-        w = wilson.train(opt, X, y, 1000)
-        assert np.all(wilson.cosine(w, wilson.sign_solution(X, y)) > 0.9999)
-        np.testing.assert_array_equal(wilson.error_rate(w, data.X_test, data.y_test), negatives)
-        assert wilson.error_rate(w, X, y).max() == 0
+        w = generalization.train_wilson(opt, X, y, 1000)
+        assert np.all(generalization.cosine(w, generalization.sign_solution(X, y)) > 0.9999)
+        np.testing.assert_array_equal(generalization.error_rate(w, data.X_test, data.y_test), negatives)
+        assert generalization.error_rate(w, X, y).max() == 0
 
 
 def test_error_rate_counts_a_zero_score_as_an_error():
     X = np.ones((1, 2, 1))
-    assert wilson.error_rate(np.zeros((1, 1)), X, np.array([[1.0, -1.0]]))[0] == 1.0
+    assert generalization.error_rate(np.zeros((1, 1)), X, np.array([[1.0, -1.0]]))[0] == 1.0
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: wilson.features(np.array([[1.0, 0.0]])), ValueError, "y must be a .* ±1 labels"),
-    (lambda: wilson.make_data(n_train=0), ValueError, "n_train must be an integer >= 1, got 0"),
-    (lambda: wilson.make_data(p=1.5), ValueError, r"p must be in \[0.0, 1.0\], got 1.5"),
-    (lambda: wilson.make_data(draws=True), TypeError, "draws must be an integer"),
-    (lambda: wilson.make_data(seed="0"), TypeError, "seed must be an integer"),
-    (lambda: wilson.loss(np.zeros((1, 3)), np.zeros((1, 2, 4)), np.zeros((1, 2))), ValueError,
+    (lambda: generalization.features(np.array([[1.0, 0.0]])), ValueError, "y must be a .* ±1 labels"),
+    (lambda: generalization.make_wilson_data(n_train=0), ValueError, "n_train must be an integer >= 1, got 0"),
+    (lambda: generalization.make_wilson_data(p=1.5), ValueError, r"p must be in \[0.0, 1.0\], got 1.5"),
+    (lambda: generalization.make_wilson_data(draws=True), TypeError, "draws must be an integer"),
+    (lambda: generalization.make_wilson_data(seed="0"), TypeError, "seed must be an integer"),
+    (lambda: generalization.wilson_loss(np.zeros((1, 3)), np.zeros((1, 2, 4)), np.zeros((1, 2))), ValueError,
      "need X"),
-    (lambda: wilson.cosine(np.zeros((1, 2)), np.ones((1, 2))), ValueError, "nonzero"),
-    (lambda: wilson.train(adamref.Adam(), np.zeros((2, 3)), np.zeros(2), 1), ValueError,
+    (lambda: generalization.cosine(np.zeros((1, 2)), np.ones((1, 2))), ValueError, "nonzero"),
+    (lambda: generalization.train_wilson(adamref.Adam(), np.zeros((2, 3)), np.zeros(2), 1), ValueError,
      r"X must have shape \(draws, n, d\)"),
-    (lambda: wilson.train(adamref.Adam(), np.zeros((1, 2, 3)), np.zeros((1, 2)), -1),
+    (lambda: generalization.train_wilson(adamref.Adam(), np.zeros((1, 2, 3)), np.zeros((1, 2)), -1),
      ValueError, "steps must be an integer >= 0"),
 ])
 def test_wilson_validation(call, error, message):
@@ -216,8 +219,8 @@ def test_wilson_validation(call, error, message):
 # -- the small regression problem --------------------------------------------------------
 
 def test_regression_data_is_seeded_and_the_test_targets_are_noiseless():
-    a = overfitting.make_data(draws=2, seed=5)
-    b = overfitting.make_data(draws=2, seed=5)
+    a = generalization.make_regression_data(draws=2, seed=5)
+    b = generalization.make_regression_data(draws=2, seed=5)
     np.testing.assert_array_equal(a.features["train"], b.features["train"])
     assert a.features["train"].shape == (2, 20, 30) and a.features["test"].shape == (2, 200, 30)
     x_test = a.features["test"][..., 1]                          # P_1(x) = x
@@ -227,12 +230,12 @@ def test_regression_data_is_seeded_and_the_test_targets_are_noiseless():
 
 
 def test_batched_configurations_equal_separate_runs_and_early_stopping_reads_the_minimum():
-    data = overfitting.make_data(draws=2, seed=0)
+    data = generalization.make_regression_data(draws=2, seed=0)
     decays = np.array([0.0, 0.1])
-    both = overfitting.train_curves(adamref.Adam(lr=0.01, weight_decay=decays[:, None]), data,
+    both = generalization.train_curves(adamref.Adam(lr=0.01, weight_decay=decays[:, None]), data,
                                     100, configs=(2,))
     for k, wd in enumerate(decays):
-        one = overfitting.train_curves(adamref.Adam(lr=0.01, weight_decay=wd), data, 100)
+        one = generalization.train_curves(adamref.Adam(lr=0.01, weight_decay=wd), data, 100)
         np.testing.assert_allclose(both.test[:, :, k], one.test, rtol=1e-12)
         np.testing.assert_allclose(both.w[:, k], one.w, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(both.train[0, :, 0], np.mean(data.targets["train"] ** 2, axis=1))
@@ -243,9 +246,9 @@ def test_batched_configurations_equal_separate_runs_and_early_stopping_reads_the
 
 
 def test_adam_with_l2_converges_to_the_ridge_fixed_point_and_plain_adam_overfits():
-    data = overfitting.make_data(draws=1, seed=0)
+    data = generalization.make_regression_data(draws=1, seed=0)
     lam = 0.01
-    curves = overfitting.train_curves(adamref.Adam(lr=0.01, weight_decay=np.array([[0.0], [lam]])),
+    curves = generalization.train_curves(adamref.Adam(lr=0.01, weight_decay=np.array([[0.0], [lam]])),
                                       data, 2000, configs=(2,))
     phi, y = data.features["train"][0], data.targets["train"][0]
     n = phi.shape[0]
@@ -257,13 +260,13 @@ def test_adam_with_l2_converges_to_the_ridge_fixed_point_and_plain_adam_overfits
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: overfitting.make_data(n_val=0), ValueError, "n_val must be an integer >= 1"),
-    (lambda: overfitting.make_data(noise=-1.0), ValueError, "noise must be >= 0"),
-    (lambda: overfitting.train_curves(adamref.Adam(), "data", 3), TypeError,
+    (lambda: generalization.make_regression_data(n_val=0), ValueError, "n_val must be an integer >= 1"),
+    (lambda: generalization.make_regression_data(noise=-1.0), ValueError, "noise must be >= 0"),
+    (lambda: generalization.train_curves(adamref.Adam(), "data", 3), TypeError,
      "data must be a RegressionData"),
-    (lambda: overfitting.train_curves(adamref.Adam(), overfitting.make_data(draws=1), 3,
+    (lambda: generalization.train_curves(adamref.Adam(), generalization.make_regression_data(draws=1), 3,
                                       configs=[2]), ValueError, "configs must be a tuple"),
-    (lambda: overfitting.smoothness(None), TypeError, "data must be a RegressionData"),
+    (lambda: generalization.smoothness(None), TypeError, "data must be a RegressionData"),
 ])
 def test_overfitting_validation(call, error, message):
     with pytest.raises(error, match=message):
@@ -271,7 +274,7 @@ def test_overfitting_validation(call, error, message):
 
 
 def test_at_best_val_rejects_an_unknown_split():
-    curves = overfitting.train_curves(adamref.Adam(), overfitting.make_data(draws=1), 2)
+    curves = generalization.train_curves(adamref.Adam(), generalization.make_regression_data(draws=1), 2)
     with pytest.raises(ValueError, match="split must be .* got 'dev'"):
         curves.at_best_val("dev")
 
@@ -280,7 +283,7 @@ def test_at_best_val_rejects_an_unknown_split():
 
 def test_draw_online_plots_the_run():
     fig = plt.figure()
-    run = plot_limits.draw_online(fig, C=3.0, lr=0.1, steps=300)
+    run = plot_non_convergence.draw_online(fig, C=3.0, lr=0.1, steps=300)
     ax_x, ax_r = fig.axes
     np.testing.assert_array_equal(ax_x.lines[0].get_ydata(), run.x[1:, 0])
     assert "C = 3" in ax_x.get_title() and ax_x.get_xlabel() and ax_r.get_ylabel()
@@ -288,7 +291,7 @@ def test_draw_online_plots_the_run():
 
 def test_online_explorer_redraws_when_c_and_alpha_change():
     C, lr = widgets.int_slider(3, 3, 20, "C"), widgets.lr_slider(value=0.1, high=10.0)
-    ex = widgets.explorer(partial(plot_limits.draw_online, steps=300), C=C, lr=lr)
+    ex = widgets.explorer(partial(plot_non_convergence.draw_online, steps=300), C=C, lr=lr)
     first = ex.figure.axes[0].lines[0].get_ydata().copy()
     C.value = 10
     assert ex.redraws == 2 and "C = 10" in ex.figure.axes[0].get_title()
@@ -303,7 +306,7 @@ def test_overfitting_explorer_redraws_when_decay_and_its_type_change():
     lr = widgets.lr_slider(value=0.01, high=0.1)
     wd = widgets.lr_slider(value=0.01, high=10.0, description="λ")
     decoupled = widgets.toggle(False, "decoupled")
-    ex = widgets.explorer(partial(plot_limits.draw_overfitting, steps=200), lr=lr, weight_decay=wd,
+    ex = widgets.explorer(partial(plot_generalization.draw_overfitting, steps=200), lr=lr, weight_decay=wd,
                           decoupled=decoupled)
     ax_curves, ax_fit = ex.figure.axes
     assert ax_fit.get_xlabel() == "$x$" and ax_curves.get_yscale() == "log"
@@ -318,16 +321,16 @@ def test_overfitting_explorer_redraws_when_decay_and_its_type_change():
 
 
 def test_static_plots_label_their_axes_and_reject_empty_input():
-    ax = plot_limits.plot_test_errors({"GD": [0.0, 0.0], "Adam": [0.1, 0.12]}, [0.1, 0.12])
+    ax = plot_generalization.plot_test_errors({"GD": [0.0, 0.0], "Adam": [0.1, 0.12]}, [0.1, 0.12])
     assert ax.get_ylabel() == "test error" and ax.get_title()
-    ax = plot_limits.plot_weights({"GD": np.arange(30.0)})
+    ax = plot_generalization.plot_weights({"GD": np.arange(30.0)})
     assert ax.get_xlabel() and ax.get_ylabel()
-    ax = plot_limits.plot_effective_steps({"Adam": [1.0, 2.0]})
+    ax = plot_non_convergence.plot_effective_steps({"Adam": [1.0, 2.0]})
     assert ax.get_yscale() == "log"
-    for plot in (plot_limits.plot_test_errors, plot_limits.plot_iterates):
+    for plot in (plot_generalization.plot_test_errors, plot_non_convergence.plot_iterates):
         with pytest.raises(ValueError, match="must be a non-empty dict"):
-            plot({}, [0.1]) if plot is plot_limits.plot_test_errors else plot({})
+            plot({}, [0.1]) if plot is plot_generalization.plot_test_errors else plot({})
     with pytest.raises(ValueError, match="curves must be a non-empty dict"):
-        plot_limits.plot_train_test({})
+        plot_generalization.plot_train_test({})
     with pytest.raises(TypeError, match="decoupled must be True or False"):
-        plot_limits.draw_overfitting(plt.figure(), decoupled="yes")
+        plot_generalization.draw_overfitting(plt.figure(), decoupled="yes")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import lineage as L
-from adamref.problems import Quadratic, Rosenbrock
-from adamref.runs import trajectory
+from adamref.lab import from_sgd_to_adam as L
+from adamref.problems.objectives import Quadratic, Rosenbrock
+from adamref.problems.runs import trajectory
 
 
 @pytest.mark.parametrize("beta2", [0.99, 0.999])

@@ -4,19 +4,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from adamref import bias, widgets
-from adamref.plot_bias import (
-    draw_bias_correction,
-    plot_adam_grid,
-    plot_second_moment_bias,
-    plot_step_inflation,
-)
-from adamref.plot_noise import (
-    draw_noise,
-    plot_basin_fractions,
-    plot_best_vs_noise,
-    plot_lr_sensitivity,
-)
+from adamref.lab import bias_correction as bias
+from adamref.plots import widgets
+from adamref.plots.bias_correction import (draw_bias_correction, plot_adam_grid,
+                                           plot_second_moment_bias, plot_step_inflation)
+from adamref.plots.noisy_gradients import (draw_noise, plot_basin_fractions,
+                                           plot_best_vs_noise, plot_lr_sensitivity)
 
 
 @pytest.fixture(autouse=True)

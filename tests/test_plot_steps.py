@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from adamref import plot_steps, widgets
-from adamref.scaling import spike_step
+from adamref.plots import frameworks as plot_frameworks
+from adamref.plots import per_parameter_steps as plot_steps
+from adamref.plots import widgets
+from adamref.lab.per_parameter_steps import spike_step
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +39,7 @@ def test_per_coordinate_explorer_redraws_with_new_settings():
 def test_epsilon_forms_explorer_shows_the_effective_eps():
     eps_hat = widgets.eps_slider(1e-7)
     t = widgets.int_slider(1, 1, 5000, "step t", step=10)
-    ex = widgets.explorer(plot_steps.draw_epsilon_forms, eps=widgets.eps_slider(1e-8),
+    ex = widgets.explorer(plot_frameworks.draw_epsilon_forms, eps=widgets.eps_slider(1e-8),
                           eps_hat=eps_hat, t=t)
     ratio = ex.figure.axes[1].lines[0].get_ydata()
     assert ratio.max() == pytest.approx(1e-7 / np.sqrt(1e-3) / 1e-8, rel=1e-3)  # ≈ 316 at t = 1
@@ -58,9 +60,9 @@ def test_plot_functions_draw_labelled_axes():
     np.testing.assert_allclose(ax.lines[1].get_ydata(), spike_step(t))
     ax = plot_steps.plot_step_vs_scale([1e-3, 1.0], {"a": [0.5, 1.0], "b": [0.1, 1.0]})
     assert len(ax.lines) == 2 and ax.get_xscale() == "log"
-    ax = plot_steps.plot_step_curves({"Adam": [1.0, 0.5, 0.4]})
+    ax = plot_frameworks.plot_step_curves({"Adam": [1.0, 0.5, 0.4]})
     assert ax.get_title() == "Step size per step"
-    ax = plot_steps.plot_decay_paths({"AdamW": np.zeros((5, 2))}, {"AdamW": [0.9, 0.5]})
+    ax = plot_frameworks.plot_decay_paths({"AdamW": np.zeros((5, 2))}, {"AdamW": [0.9, 0.5]})
     assert len(ax.lines) == 4  # two coordinates + two rest points
 
 
@@ -75,13 +77,13 @@ def test_plot_functions_draw_labelled_axes():
      r"curves\['a'\] has shape"),
     (lambda: plot_steps.plot_step_vs_scale([1.0], {}), TypeError,
      "curves must be a non-empty dict"),
-    (lambda: plot_steps.plot_step_curves({"a": np.zeros((2, 2))}), ValueError,
+    (lambda: plot_frameworks.plot_step_curves({"a": np.zeros((2, 2))}), ValueError,
      r"curves\['a'\] must be 1-D"),
-    (lambda: plot_steps.plot_decay_paths({"a": np.zeros(3)}, {"a": [1.0]}), ValueError,
+    (lambda: plot_frameworks.plot_decay_paths({"a": np.zeros(3)}, {"a": [1.0]}), ValueError,
      r"paths\['a'\] must have shape"),
     (lambda: plot_steps.draw_per_coordinate_progress(plt.figure(), steps=0), ValueError,
      "steps must be an integer >= 1, got 0"),
-    (lambda: plot_steps.draw_epsilon_forms(plt.figure(), t=1.5), TypeError,
+    (lambda: plot_frameworks.draw_epsilon_forms(plt.figure(), t=1.5), TypeError,
      "t must be an integer >= 1, got 1.5"),
 ])
 def test_rejects_bad_arguments(call, error, message):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref.plotting import plot_contours, plot_loss_curves
-from adamref.problems import Quadratic, Rosenbrock, noisy_gradient
-from adamref.runs import trajectory
+from adamref.plots.style import plot_contours, plot_loss_curves
+from adamref.problems.objectives import Quadratic, Rosenbrock, noisy_gradient
+from adamref.problems.runs import trajectory
 
 
 @pytest.mark.parametrize("objective", [Quadratic(), Quadratic((3.0, 0.5), (1.0, -2.0)),

@@ -74,8 +74,8 @@ def test_below_checks_and_states_the_bound():
 
 from fractions import Fraction  # noqa: E402
 
-from adamref.landscapes import Washboard, sin_2pi  # noqa: E402
-from adamref.optimizer import power  # noqa: E402
+from adamref.problems.washboard import Washboard, sin_2pi  # noqa: E402
+from adamref.optim.optimizer import power  # noqa: E402
 
 
 @pytest.mark.parametrize("base", [0.9, 0.999, 0.9999, 0.5, 0.0, 1.0])

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref.runs import trajectory
-from adamref.scaling import (DiagonalQuadratic, badly_scaled_quadratic, sgd_steps_to_reach,
-                             sign_descent, spike_step, step_vs_gradient_scale, steps_along,
-                             steps_to_reach)
+from adamref.problems.runs import trajectory
+from adamref.lab.per_parameter_steps import (DiagonalQuadratic, badly_scaled_quadratic,
+                                             sgd_steps_to_reach, sign_descent, spike_step,
+                                             step_vs_gradient_scale, steps_along,
+                                             steps_to_reach)
 
 
 class TestDiagonalQuadratic:

@@ -4,14 +4,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from adamref import seed_regression as sr
-from adamref import widgets
-from adamref.plot_seed_regression import (
-    draw_seed_regression,
-    plot_kernel_path,
-    plot_step_ratio,
-    plot_training_loss,
-)
+from adamref.lab import seed_regression as sr
+from adamref.plots import widgets
+from adamref.plots.seed_regression import (draw_seed_regression, plot_kernel_path,
+                                           plot_step_ratio, plot_training_loss)
 
 
 def test_make_data_is_seeded_float32_and_follows_the_model():
@@ -134,10 +130,7 @@ def test_kernel_per_epoch_and_seed_sweep():
 
 
 def test_variant_and_sweep_figures():
-    from adamref.plot_seed_regression import (
-        plot_final_vs_initial,
-        plot_weight_per_epoch,
-    )
+    from adamref.plots.seed_regression import plot_final_vs_initial, plot_weight_per_epoch
     _, history, x, y = sr.train(epochs=4)
     w_ls, _ = sr.least_squares(x, y)
     ax = plot_weight_per_epoch({"Adam": history}, w_ls)

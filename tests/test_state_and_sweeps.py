@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adamref import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop
+from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop
 
 OPTIMIZERS = [
     lambda: Adam(lr=0.01),

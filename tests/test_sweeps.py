@@ -1,15 +1,15 @@
-"""Broadcast sweeps (adamref.sweeps) and their figures (adamref.plot_sweeps)."""
+"""Broadcast sweeps (adamref.lab.sensitivity) and their figures (adamref.plots.sensitivity)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from adamref import SGD, Adam
-from adamref import widgets
-from adamref.plot_sweeps import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
-from adamref.problems import Quadratic, Rosenbrock
-from adamref.sweeps import (LeastSquares, SweepResult, default_problems, good_range,
-                            grid_configurations, log_grid, sweep, sweep_loop)
+from adamref.optim import SGD, Adam
+from adamref.plots import widgets
+from adamref.plots.sensitivity import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
+from adamref.problems.objectives import Quadratic, Rosenbrock
+from adamref.lab.sensitivity import (LeastSquares, SweepResult, default_problems, good_range,
+                                     grid_configurations, log_grid, sweep, sweep_loop)
 
 ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))
 

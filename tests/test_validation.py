@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref.scaling import steps_along
-from adamref.variants import (OptaxAMSGrad, decoupled_fixed_point, l2_fixed_point,
-                              optax_adam_update, optax_amsgrad_update, paper_adamw_update)
+from adamref.lab.per_parameter_steps import steps_along
+from adamref.lab.frameworks import (OptaxAMSGrad, decoupled_fixed_point, l2_fixed_point,
+                                    optax_adam_update, optax_amsgrad_update,
+                                    paper_adamw_update)
 
 RNG = np.random.default_rng(7)
 GRADS = RNG.standard_normal((30, 4)) * np.array([1e-3, 1.0, 10.0, 1e3])

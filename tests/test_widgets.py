@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adamref import widgets
+from adamref.plots import widgets
 
 
 def draw_line(fig, slope, offset=0.0):

@@ -1,0 +1,163 @@
+"""Computations for the bias-correction chapter (NumPy and the optimizers only).
+
+- ``second_moment_bias``: the zero-initialization bias of ``v_t``, measured on
+  many seeded gradient streams with ``adamref.Adam`` itself.
+- ``step_inflation``: how much larger an uncorrected step is than a corrected one.
+- ``first_step``: the first update of ``adamref.Adam``.
+- ``adam_grid``: Kingma & Ba's Sec. 6.4 experiment in one broadcast run.
+- ``adam_run``: one configuration, with its loss curve and step sizes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from adamref.optim import validation as check
+from adamref.optim.adam import Adam, checked_hyperparameters
+from adamref.problems.datasets import _count, _seed, gradient_oracle, make_logistic
+
+#: The minibatch size of the chapter's runs: 10 steps make one epoch of 200 samples.
+BATCH_SIZE = 20
+
+
+@lru_cache(maxsize=1)
+def logistic_problem():
+    """The chapter's small problem: logistic regression, 200 samples, 20 features,
+    10 % flipped labels (``make_logistic(200, 20, label_noise=0.1, seed=0)``)."""
+    return make_logistic(200, 20, label_noise=0.1, seed=0)
+
+
+def _vector(name: str, values, low, high, high_inclusive=True) -> np.ndarray:
+    array = check.hyperparameter(name, values, low=low, high=high, high_inclusive=high_inclusive)
+    array = np.atleast_1d(np.asarray(array, dtype=float))
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-D sequence, got shape {array.shape}")
+    return array
+
+
+def second_moment_bias(beta2, steps, *, n_streams=1000, mean=0.0, std=1.0, seed=0):
+    """``v_t / E[g²]`` averaged over ``n_streams`` i.i.d. gradient streams
+    ``g ~ N(mean, std²)``, for ``t = 1..steps`` and each ``beta2``.
+
+    ``v`` is read from ``adamref.Adam`` (run with ``lr = 0`` so θ stays put):
+    the measured quantity is the optimizer's own buffer.  Returns
+    ``(ratio_mean, ratio_sem)``, each of shape ``(len(beta2), steps)``:
+    the mean over streams and its standard error.
+    """
+    beta2 = _vector("beta2", beta2, 0.0, 1.0, high_inclusive=False)
+    steps, n_streams = _count("steps", steps), _count("n_streams", n_streams, low=2)
+    mean = check.hyperparameter("mean", mean, low=-np.inf)
+    std = check.hyperparameter("std", std, low=0.0)
+    if not isinstance(mean, float) or not isinstance(std, float):
+        raise TypeError(f"mean and std must be real numbers, got mean={mean!r}, std={std!r}")
+    second_moment = mean**2 + std**2
+    if second_moment == 0:
+        raise ValueError("mean and std cannot both be 0 (E[g²] = 0), got mean=0.0, std=0.0")
+    rng = np.random.default_rng(_seed(seed))
+    theta = np.zeros((beta2.size, n_streams))
+    opt = Adam(lr=0.0, beta2=beta2[:, None])
+    ratio_mean = np.empty((beta2.size, steps))
+    ratio_sem = np.empty((beta2.size, steps))
+    for t in range(steps):
+        opt.step(theta, mean + std * rng.standard_normal(theta.shape))
+        ratio = opt.v / second_moment
+        ratio_mean[:, t] = ratio.mean(axis=1)
+        ratio_sem[:, t] = ratio.std(axis=1, ddof=1) / np.sqrt(n_streams)
+    return ratio_mean, ratio_sem
+
+
+def step_inflation(beta1, beta2, t):
+    """``(1 − β1^t) / √(1 − β2^t)``: the uncorrected step ``α·m/(√v + ε)`` divided
+    by the corrected one ``α·m̂/(√v̂ + ε)`` for the same ``m`` and ``v`` (ε → 0).
+    Arguments broadcast; ``t`` holds step counts >= 1."""
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    t_arr = np.asarray(t)
+    if t_arr.dtype.kind not in "iu" or t_arr.size == 0 or np.any(t_arr < 1):
+        raise ValueError(f"t must hold integers >= 1, got {t!r}")
+    t_arr = t_arr.astype(float)
+    return (1 - np.power(beta1, t_arr)) / np.sqrt(1 - np.power(beta2, t_arr))
+
+
+def first_step(grad, **adam_options):
+    """The parameter change ``θ_1 − θ_0`` of ``adamref.Adam(**adam_options)``'s
+    first update from ``θ_0 = 0`` with gradient ``grad`` (a float ndarray)."""
+    check.float_array("grad", grad)
+    theta = np.zeros_like(grad)
+    Adam(**adam_options).step(theta, grad.copy())
+    return theta
+
+
+def _grid_problem(problem):
+    if not (hasattr(problem, "loss") and hasattr(problem, "gradient")
+            and hasattr(problem, "n_features")):
+        raise TypeError("problem must be a dataset problem (adamref.problems.datasets), "
+                        f"got {type(problem).__name__}")
+    return problem
+
+
+def _record(record, steps):
+    record = tuple(record)
+    if not record or any(isinstance(r, bool) or not isinstance(r, (int, np.integer))
+                         or not 1 <= r <= steps for r in record):
+        raise ValueError(f"record must list step counts in [1, steps={steps}], got {record!r}")
+    return record
+
+
+def adam_grid(problem, lrs, beta2s, beta1s=(0.9,), *, steps, record, bias_correction=True,
+              batch_size=None, seed=0):
+    """Adam on ``problem`` for every (β1, β2, α) of the grid, in one broadcast run.
+
+    Parameters have shape ``(K, n_features)`` with ``K = len(beta1s)·len(beta2s)·len(lrs)``
+    and the hyperparameters shape ``(K, 1)``; every configuration starts at θ = 0
+    and gets its own minibatch stream from ``gradient_oracle(problem,
+    batch_size=batch_size, seed=seed)``.  Returns ``{t: losses}`` for each ``t`` in
+    ``record``, ``losses`` of shape ``(len(beta1s), len(beta2s), len(lrs))``:
+    the full-data loss after ``t`` steps.
+    """
+    problem = _grid_problem(problem)
+    lrs = _vector("lrs", lrs, 0.0, np.inf)
+    beta2s = _vector("beta2s", beta2s, 0.0, 1.0, high_inclusive=False)
+    beta1s = _vector("beta1s", beta1s, 0.0, 1.0, high_inclusive=False)
+    steps = _count("steps", steps)
+    record = _record(record, steps)
+    b1, b2, lr = np.meshgrid(beta1s, beta2s, lrs, indexing="ij")
+    shape = b1.shape
+    opt = Adam(lr=lr.reshape(-1, 1), beta1=b1.reshape(-1, 1), beta2=b2.reshape(-1, 1),
+               bias_correction=check.flag("bias_correction", bias_correction))
+    oracle = gradient_oracle(problem, batch_size=batch_size, seed=seed)
+    theta = np.zeros((b1.size, problem.n_features))
+    out = {}
+    with np.errstate(over="ignore"):
+        for t in range(1, steps + 1):
+            opt.step(theta, oracle(theta))
+            if t in record:
+                out[t] = problem.loss(theta).reshape(shape)
+    return out
+
+
+def adam_run(problem, lr=1e-3, beta1=0.9, beta2=0.999, *, bias_correction=True, steps=1000,
+             batch_size=None, seed=0):
+    """One Adam run from θ = 0: returns ``(losses, step_ratio)``, each of length
+    ``steps + 1``/``steps``: the full-data loss at every iterate and the mean
+    ``|Δθ|/α`` over coordinates at every step."""
+    problem = _grid_problem(problem)
+    lr, beta1, beta2, _ = checked_hyperparameters(lr, beta1, beta2, 1e-8)
+    if lr == 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    steps = _count("steps", steps)
+    opt = Adam(lr=lr, beta1=beta1, beta2=beta2,
+               bias_correction=check.flag("bias_correction", bias_correction))
+    oracle = gradient_oracle(problem, batch_size=batch_size, seed=seed)
+    theta = np.zeros(problem.n_features)
+    losses = np.empty(steps + 1)
+    step_ratio = np.empty(steps)
+    losses[0] = problem.loss(theta)
+    for t in range(steps):
+        before = theta.copy()
+        opt.step(theta, oracle(theta))
+        step_ratio[t] = np.mean(np.abs(theta - before)) / lr
+        losses[t + 1] = problem.loss(theta)
+    return losses, step_ratio

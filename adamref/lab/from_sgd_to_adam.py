@@ -1,0 +1,234 @@
+"""From gradient descent to Adam: the four optimizers of the lineage on the same
+problems, learning rates tuned on a grid in one broadcast run, and the two
+measurements the chapter uses to separate what momentum and the √v
+normalization each contribute.  NumPy only.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from adamref.optim import validation as check
+from adamref.optim.adam import Adam
+from adamref.optim.optimizer import restoring
+from adamref.optim.baselines import SGD, RMSprop
+from adamref.problems.objectives import Quadratic, Rosenbrock, noisy_gradient
+from adamref.problems.runs import trajectory
+
+#: The lineage, in order: plain SGD, + momentum, + per-parameter scaling, both.
+LINEAGE = ("SGD", "Momentum", "RMSprop", "Adam")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A problem of the chapter: objective, starting point and number of steps."""
+
+    objective: object
+    theta0: tuple
+    steps: int
+
+
+#: The chapter's problems: the bowl of "Adam in twenty lines" and Rosenbrock's valley.
+PROBLEMS = {
+    "quadratic": Setup(Quadratic(curvatures=(1.0, 100.0)), (-4.0, 1.5), 150),
+    "rosenbrock": Setup(Rosenbrock(), (-1.5, 2.0), 1500),
+}
+
+
+def lineage_problem(name) -> Setup:
+    """The ``Setup`` called ``name`` (a key of ``PROBLEMS``)."""
+    if not isinstance(name, str) or name not in PROBLEMS:
+        raise ValueError(f"name must be one of {sorted(PROBLEMS)}, got {name!r}")
+    return PROBLEMS[name]
+
+
+def _lrs(lrs):
+    if not isinstance(lrs, dict) or set(lrs) != set(LINEAGE):
+        raise ValueError(f"lrs must be a dict with the keys {list(LINEAGE)}, got {lrs!r}")
+    return {label: check.hyperparameter(f"lrs[{label!r}]", lrs[label], low=0.0)
+            for label in LINEAGE}
+
+
+def lineage_optimizers(lrs, *, beta1=0.9, beta2=0.999, eps=1e-8) -> dict:
+    """``{label: optimizer}`` for ``LINEAGE``, each with its own learning rate.
+
+    Momentum is heavy-ball SGD with μ = β1; RMSprop's smoothing constant
+    (PyTorch's ``alpha``) is Adam's β2.  ``lrs`` values may be arrays of shape
+    ``(K, 1)`` to run K learning rates at once on parameters of shape ``(K, 2)``.
+    """
+    lrs = _lrs(lrs)
+    return {"SGD": SGD(lr=lrs["SGD"]),
+            "Momentum": SGD(lr=lrs["Momentum"], momentum=beta1),
+            "RMSprop": RMSprop(lr=lrs["RMSprop"], alpha=beta2, eps=eps),
+            "Adam": Adam(lr=lrs["Adam"], beta1=beta1, beta2=beta2, eps=eps)}
+
+
+def guarded(gradient, bound=1e6):
+    """``gradient`` with divergence contained: rows of θ (last axis = coordinates)
+    with a coordinate beyond ``bound`` get a zero gradient instead of one that
+    overflows, so a diverging configuration in a broadcast sweep cannot stop the
+    others.  Such rows are reported by ``diverged``."""
+    if not callable(gradient):
+        raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
+    bound = check.hyperparameter("bound", bound, low=0.0)
+
+    def safe(theta):
+        out = np.abs(theta).max(axis=-1, keepdims=True) > bound
+        clipped = np.where(out | ~np.isfinite(theta), 0.0, theta)
+        return np.where(out | ~np.isfinite(theta), 0.0, gradient(clipped))
+    return safe
+
+
+def _problem_oracle(setup, noise, seed):
+    noise = check.hyperparameter("noise", noise, low=0.0)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    if noise == 0:
+        return setup.objective.gradient
+    return noisy_gradient(setup.objective, noise, seed)
+
+
+def lineage_paths(problem, lrs, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, steps=None):
+    """The four trajectories on ``problem`` (a ``PROBLEMS`` key), shape
+    ``(steps + 1, 2)`` each.  With ``noise > 0`` every optimizer gets its own
+    oracle seeded with ``seed``: the same sequence of noise draws for all four."""
+    setup = lineage_problem(problem)
+    steps = setup.steps if steps is None else steps
+    optimizers = lineage_optimizers(lrs, beta1=beta1, beta2=beta2)
+    theta0 = np.array(setup.theta0)
+    return {label: trajectory(opt, guarded(_problem_oracle(setup, noise, seed)), theta0, steps)
+            for label, opt in optimizers.items()}
+
+
+def tune_lr(problem, lr_grid, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, tail=0.25,
+            repeats=1, steps=None) -> dict:
+    """The best learning rate of each optimizer of ``LINEAGE`` on ``problem``.
+
+    All of ``lr_grid`` runs in one broadcast trajectory per optimizer.  A run's
+    score is its mean suboptimality ``f(θ_t) − f(θ*)`` over the last ``tail``
+    fraction of the steps (the final loss when it is one step; the average
+    matters with noise), averaged over ``repeats`` independent noise sequences;
+    runs that left ``|θ| ≤ 1e6`` score ``inf``.  Returns ``{label: (best_lr, scores)}``.
+    """
+    setup = lineage_problem(problem)
+    grid = check.hyperparameter("lr_grid", lr_grid, low=0.0)
+    if np.ndim(grid) != 1 or np.size(grid) < 2:
+        raise ValueError(f"lr_grid must be a 1-D array of at least 2 learning rates, "
+                         f"got {lr_grid!r}")
+    tail = check.hyperparameter("tail", tail, low=0.0, high=1.0)
+    if tail == 0:
+        raise ValueError("tail must be in (0, 1], got 0.0")
+    if isinstance(repeats, (bool, np.bool_)) or not isinstance(repeats, numbers.Integral) \
+            or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    steps = setup.steps if steps is None else steps
+    lrs = np.repeat(grid, repeats).reshape(-1, 1)                # row k·repeats + r
+    theta0 = np.tile(np.array(setup.theta0), (lrs.shape[0], 1))
+    optimizers = lineage_optimizers(dict.fromkeys(LINEAGE, lrs), beta1=beta1, beta2=beta2)
+    best_value = float(setup.objective.value(np.array(setup.objective.minimum, dtype=float)))
+    first = int(np.floor((1 - tail) * steps)) + 1 if steps > 0 else 0
+    out = {}
+    for label, opt in optimizers.items():
+        oracle = guarded(_problem_oracle(setup, noise, seed))
+        path = trajectory(opt, oracle, theta0, steps)            # (steps + 1, K, 2)
+        bad = ~np.isfinite(path).all(axis=(0, 2)) | (np.abs(path).max(axis=(0, 2)) > 1e6)
+        with np.errstate(over="ignore", invalid="ignore"):
+            gap = setup.objective.value(path[min(first, steps):]) - best_value
+        scores = np.where(bad, np.inf, gap.mean(axis=0)).reshape(grid.size, repeats)
+        scores = scores.mean(axis=1)
+        out[label] = (float(grid[np.argmin(scores)]), scores)
+    return out
+
+
+# -- what each half contributes --------------------------------------------------------
+def _path(path):
+    path = np.asarray(path, dtype=float)
+    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2:
+        raise ValueError(f"path must have shape (steps + 1 >= 2, 2), got {path.shape}")
+    return path
+
+
+def _window(steps, path):
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"steps must be an integer >= 1, got {steps!r}")
+    if not 1 <= steps <= path.shape[0] - 1:
+        raise ValueError(f"steps must be in [1, {path.shape[0] - 1}], got {steps!r}")
+    return int(steps)
+
+
+def coordinate_step_ratio(path, steps):
+    """Median over the first ``steps`` updates of ``|Δθ_2| / |Δθ_1|``: about 1
+    when every coordinate moves the same distance (per-parameter scaling), the
+    curvature ratio when the step is proportional to the gradient."""
+    path = _path(path)
+    steps = _window(steps, path)
+    delta = np.abs(np.diff(path[:steps + 1], axis=0))
+    return float(np.median(delta[:, 1] / np.maximum(delta[:, 0], 1e-300)))
+
+
+def path_efficiency(path, steps):
+    """Net displacement over distance travelled in the first ``steps`` updates,
+    ``|θ_s − θ_0| / Σ|Δθ_t|``: 1 for a straight path, small for a zigzag or a
+    random walk.  Averaging the gradient (momentum) straightens the path."""
+    path = _path(path)
+    steps = _window(steps, path)
+    travelled = np.linalg.norm(np.diff(path[:steps + 1], axis=0), axis=1).sum()
+    return float(np.linalg.norm(path[steps] - path[0]) / max(travelled, 1e-300))
+
+
+def ema_momentum_trajectory(gradient, theta0, steps, *, lr, beta1):
+    """Reference for momentum in EMA form: ``m_t = β1·m_{t−1} + (1 − β1)·g_t``,
+    ``θ_t = θ_{t−1} − α·m_t`` (Adam's numerator alone: no √v, no bias correction).
+    Returns the visited points like ``trajectory``."""
+    if not callable(gradient):
+        raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
+    lr = check.hyperparameter("lr", lr, low=0.0)
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) \
+            or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    theta = np.array(theta0, dtype=float)
+    check.float_array("theta0", theta)
+    path = np.empty((steps + 1, *theta.shape))
+    path[0] = theta
+    m = np.zeros_like(theta)
+    for t in range(1, steps + 1):
+        m = beta1 * m + (1 - beta1) * gradient(theta)
+        theta = theta - lr * m
+        path[t] = theta
+    return path
+
+
+def lockstep_steps(optimizer_a, optimizer_b, gradient, theta0, steps):
+    """Feed two optimizers the *same* gradients and return their updates, each
+    of shape ``(steps, *theta0.shape)``.
+
+    Both step from the same point at every step (``optimizer_a``'s trajectory),
+    so rounding differences cannot be amplified by the dynamics: two algorithms
+    that are equal in exact arithmetic give updates that agree to a few ulps,
+    while their free-running trajectories can drift apart on a chaotic problem.
+    """
+    for name, opt in (("optimizer_a", optimizer_a), ("optimizer_b", optimizer_b)):
+        if not hasattr(opt, "step"):
+            raise TypeError(f"{name} must be an adamref optimizer, got {type(opt).__name__}")
+    if not callable(gradient):
+        raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) \
+            or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    theta = np.array(theta0, dtype=float)
+    check.float_array("theta0", theta)
+    out_a, out_b = np.empty((steps, *theta.shape)), np.empty((steps, *theta.shape))
+    # The params of each step are fresh copies: restore the optimizers' state only.
+    with restoring(optimizer_a, theta.copy()), restoring(optimizer_b, theta.copy()):
+        for t in range(steps):
+            g = gradient(theta)
+            a, b = theta.copy(), theta.copy()
+            optimizer_a.step(a, g)
+            optimizer_b.step(b, g)
+            out_a[t], out_b[t] = a - theta, b - theta
+            theta = a
+    return out_a, out_b

@@ -1,0 +1,292 @@
+"""The generalization chapter's two experiments.
+
+**1. Wilson et al.'s construction.** The least-squares construction of Wilson et al. (2017, Sec. 3.3) on which
+adaptive methods generalize badly and gradient descent perfectly.
+
+Example ``i`` has a label ``y_i = +1`` with probability ``p`` (else ``-1``) and
+features ``x_i1 = y_i``, ``x_i2 = x_i3 = 1``, plus features that belong to it
+alone: one for a positive example, five for a negative one (all other entries
+0).  A test example's own features are columns no training example touches:
+their gradient is always 0, so a method started at 0 keeps their weights at 0
+and they do not change any prediction.  The test matrix therefore stores only
+the three shared columns (its other columns, those of the training examples'
+own features, are 0), which keeps it the width of the training matrix.
+
+Everything is vectorized over a leading "draw" axis: ``draws`` independent
+data sets of the same size are stacked as ``X`` of shape ``(draws, n, d)``, and
+the optimizers of ``adamref`` train all of them in one array (their updates are
+elementwise).  Nothing here imports matplotlib.
+
+**2. Overfitting a noisy regression.** A small noisy regression problem on which training too long overfits, and a
+full-batch trainer that records the train, validation and test losses at
+every step (for early stopping and for comparing regularizers).
+
+Data: ``x ~ U[-1, 1]``, ``y = sin(3x) + N(0, σ²)`` for the training and
+validation points; the test targets are the noiseless ``sin(3x)`` (so the test
+loss is the squared distance to the true function).  Model: a linear
+combination of the Legendre polynomials ``P_0 … P_{D-1}``, with more features
+than training points.  Everything is vectorized over leading axes: ``draws``
+data sets, and any configuration axes the optimizer's hyperparameters carry.
+Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial import legendre
+
+from adamref.optim import validation as check
+from adamref.optim.optimizer import restoring
+
+
+# -- 1. Wilson et al.'s construction ----------------------------------------
+#: Columns every example shares: the label feature and two constant features.
+SHARED = 3
+#: How many features of its own an example has, by label.
+OWN_POSITIVE, OWN_NEGATIVE = 1, 5
+
+
+@dataclass(frozen=True)
+class WilsonData:
+    """``draws`` data sets: train ``(draws, n_train, d)``, test ``(draws, n_test, d)``."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return self.X_train.shape[-1]
+
+
+def features(y: np.ndarray) -> np.ndarray:
+    """Feature matrices for labels ``y`` of shape ``(draws, n)`` with entries ±1:
+    shape ``(draws, n, 3 + 5n)``; example ``i`` owns columns ``3 + 5i …``
+    (the first one if positive, the first five if negative)."""
+    y = np.asarray(y)
+    if y.ndim != 2 or y.shape[1] == 0 or not np.all(np.isin(y, (-1, 1))):
+        raise ValueError(f"y must be a (draws, n) array of ±1 labels, got shape {y.shape}")
+    draws, n = y.shape
+    X = np.zeros((draws, n, SHARED + OWN_NEGATIVE * n))
+    X[:, :, 0] = y
+    X[:, :, 1:SHARED] = 1.0
+    own = np.where(y > 0, OWN_POSITIVE, OWN_NEGATIVE)                # (draws, n)
+    k = np.arange(OWN_NEGATIVE)                                      # offsets in a block
+    rows = np.arange(n)
+    columns = SHARED + OWN_NEGATIVE * rows[:, None] + k              # (n, 5)
+    mask = k < own[..., None]                                        # (draws, n, 5)
+    X[:, rows[:, None], columns] = mask                              # broadcast over draws
+    return X
+
+
+def make_wilson_data(n_train: int = 40, n_test: int = 1000, p: float = 7 / 8, draws: int = 10,
+              seed: int = 0) -> WilsonData:
+    """``draws`` seeded data sets with ``n_train`` training and ``n_test`` test
+    examples, labels ``+1`` with probability ``p``."""
+    n_train = check.integer("n_train", n_train, 1)
+    n_test = check.integer("n_test", n_test, 1)
+    draws = check.integer("draws", draws, 1)
+    p = check.hyperparameter("p", p, low=0.0, high=1.0)
+    if np.ndim(p):
+        raise TypeError(f"p must be a scalar, got {p!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random((draws, n_train + n_test)) < p, 1.0, -1.0)
+    y_train, y_test = y[:, :n_train], y[:, n_train:]
+    X_train = features(y_train)
+    X_test = np.zeros((draws, n_test, X_train.shape[2]))
+    X_test[:, :, :SHARED] = features(y_test)[:, :, :SHARED]   # own columns: weight 0
+    return WilsonData(X_train, y_train, X_test, y_test)
+
+
+def _xyw(X, y, w):
+    X, y, w = (np.asarray(a, dtype=float) for a in (X, y, w))
+    if X.ndim != 3 or y.shape != X.shape[:2] or w.shape != (X.shape[0], X.shape[2]):
+        raise ValueError(f"need X (draws, n, d), y (draws, n), w (draws, d); got shapes "
+                         f"{X.shape}, {y.shape}, {w.shape}")
+    return X, y, w
+
+
+def wilson_loss(w, X, y) -> np.ndarray:
+    """``½·mean_i (x_i·w − y_i)²`` per draw, shape ``(draws,)``."""
+    X, y, w = _xyw(X, y, w)
+    r = np.einsum("snd,sd->sn", X, w) - y
+    return 0.5 * np.mean(r**2, axis=1)
+
+
+def wilson_gradient(w, X, y) -> np.ndarray:
+    """Gradient of ``wilson_loss`` with respect to ``w``, shape ``(draws, d)``."""
+    X, y, w = _xyw(X, y, w)
+    r = np.einsum("snd,sd->sn", X, w) - y
+    return np.einsum("snd,sn->sd", X, r) / X.shape[1]
+
+
+def train_wilson(optimizer, X, y, steps: int, w0=None) -> np.ndarray:
+    """Run ``optimizer`` (any ``adamref`` optimizer) for ``steps`` full-batch
+    steps on every draw at once, from ``w0`` (default 0); returns ``w``."""
+    steps = check.integer("steps", steps, 0)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 3:
+        raise ValueError(f"X must have shape (draws, n, d), got shape {X.shape}")
+    w = np.zeros((X.shape[0], X.shape[2])) if w0 is None else np.array(w0, dtype=float)
+    with restoring(optimizer, w):
+        for _ in range(steps):
+            optimizer.step(w, wilson_gradient(w, X, y))
+    return w
+
+
+def min_norm_solution(X, y) -> np.ndarray:
+    """``pinv(X)·y`` per draw: the interpolating ``w`` of least Euclidean norm,
+    which gradient descent from 0 converges to."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 3 or y.shape != X.shape[:2]:
+        raise ValueError(f"need X (draws, n, d) and y (draws, n), got shapes {X.shape}, {y.shape}")
+    return np.einsum("sdn,sn->sd", np.linalg.pinv(X), y)
+
+
+def sign_solution(X, y) -> np.ndarray:
+    """``sign(Xᵀy)`` per draw, shape ``(draws, d)``: the direction the adaptive
+    methods converge to (Wilson et al.'s Lemma 3.1 when ``X·sign(Xᵀy) ∝ y``)."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 3 or y.shape != X.shape[:2]:
+        raise ValueError(f"need X (draws, n, d) and y (draws, n), got shapes {X.shape}, {y.shape}")
+    return np.sign(np.einsum("snd,sn->sd", X, y))
+
+
+def cosine(a, b) -> np.ndarray:
+    """Cosine of the angle between ``a[s]`` and ``b[s]`` for each draw ``s``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"a and b must be (draws, d) arrays of one shape, "
+                         f"got {a.shape}, {b.shape}")
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    if np.any(norms == 0):
+        raise ValueError("a and b must be nonzero in every draw")
+    return np.sum(a * b, axis=1) / norms
+
+
+def error_rate(w, X, y) -> np.ndarray:
+    """Fraction of examples with ``sign(x·w) ≠ y`` (a score of 0 counts as an
+    error), per draw."""
+    X, y, w = _xyw(X, y, w)
+    scores = np.einsum("snd,sd->sn", X, w)
+    return np.mean(np.sign(scores) != y, axis=1)
+
+
+
+# -- 2. Overfitting a noisy regression --------------------------------------
+
+def target(x):
+    """The true function, ``sin(3x)``."""
+    return np.sin(3 * np.asarray(x, dtype=float))
+
+
+@dataclass(frozen=True)
+class RegressionData:
+    """Feature matrices ``(draws, n, D)`` and targets ``(draws, n)`` per split."""
+
+    features: dict
+    targets: dict
+
+    @property
+    def n_features(self) -> int:
+        return self.features["train"].shape[-1]
+
+
+def make_regression_data(n_train: int = 20, n_val: int = 20, n_test: int = 200, n_features: int = 30,
+              noise: float = 0.3, draws: int = 5, seed: int = 0) -> RegressionData:
+    """``draws`` seeded data sets (see the module docstring)."""
+    sizes = {"train": check.integer("n_train", n_train, 1), "val": check.integer("n_val", n_val, 1),
+             "test": check.integer("n_test", n_test, 1)}
+    n_features = check.integer("n_features", n_features, 1)
+    draws = check.integer("draws", draws, 1)
+    noise = check.hyperparameter("noise", noise, low=0.0)
+    if np.ndim(noise):
+        raise TypeError(f"noise must be a scalar, got {noise!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    features, targets = {}, {}
+    for split, n in sizes.items():
+        x = rng.uniform(-1.0, 1.0, (draws, n))
+        y = target(x)
+        if split != "test":
+            y = y + noise * rng.standard_normal(x.shape)
+        features[split] = legendre.legvander(x, n_features - 1)
+        targets[split] = y
+    return RegressionData(features, targets)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Mean squared errors at steps ``0 … steps``: each of ``train, val, test``
+    has shape ``(steps + 1, *w.shape[:-1])``; ``w`` holds the final weights."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    w: np.ndarray
+
+    def at_best_val(self, split: str = "test") -> np.ndarray:
+        """``split``'s loss at the step of lowest validation loss (early stopping)."""
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        best = np.argmin(self.val, axis=0)
+        return np.take_along_axis(getattr(self, split), best[None], axis=0)[0]
+
+    def best_step(self) -> np.ndarray:
+        return np.argmin(self.val, axis=0)
+
+
+def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = ()) -> Curves:
+    """Full-batch training of ``½·mean (Φw − y)²`` from ``w = 0``.
+
+    ``w`` has shape ``(draws, *configs, D)``: pass ``configs=(K,)`` with an
+    optimizer whose hyperparameters have shape ``(K, 1)`` to train K
+    configurations on every draw in one run.
+    """
+    steps = check.integer("steps", steps, 0)
+    if not isinstance(data, RegressionData):
+        raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
+    if not isinstance(configs, tuple) or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1
+            for k in configs):
+        raise ValueError(f"configs must be a tuple of integers >= 1, got {configs!r}")
+    phi, y = data.features, data.targets
+    draws, n_train, dim = phi["train"].shape
+    extra = (1,) * len(configs)
+    w = np.zeros((draws, *configs, dim))
+
+    def expand(a):      # (draws, n, ...) → broadcastable over the config axes
+        return a.reshape(a.shape[:1] + extra + a.shape[1:])
+
+    phis = {k: expand(v) for k, v in phi.items()}
+    ys = {k: expand(v) for k, v in y.items()}
+    record = {k: np.empty((steps + 1, draws, *configs)) for k in ("train", "val", "test")}
+    with restoring(optimizer, w):
+        for t in range(steps + 1):
+            residual = {}
+            for split in record:
+                residual[split] = np.einsum("...nd,...d->...n", phis[split], w) - ys[split]
+                record[split][t] = np.mean(residual[split] ** 2, axis=-1)
+            if t == steps:
+                break
+            grad = np.einsum("...nd,...n->...d", phis["train"], residual["train"]) / n_train
+            optimizer.step(w, grad)
+    return Curves(record["train"], record["val"], record["test"], w)
+
+
+def smoothness(data: RegressionData) -> float:
+    """The largest curvature ``λ_max(ΦᵀΦ/n)`` of the training loss over all
+    draws: gradient descent is stable for ``α < 2/λ_max``."""
+    if not isinstance(data, RegressionData):
+        raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
+    phi = data.features["train"]
+    gram = np.einsum("snd,sne->sde", phi, phi) / phi.shape[1]
+    return float(np.linalg.eigvalsh(gram).max())

@@ -1,0 +1,182 @@
+"""Online convex problems on which Adam fails to converge (Reddi, Kale & Kumar,
+2018) and a projected Adam/AMSGrad runner with a decaying step size.
+
+The losses are linear, ``f_t(x) = c_t·x`` on the interval ``[low, high]``, so
+the gradient at step ``t`` is ``c_t`` wherever ``x`` is: a problem is just the
+sequence ``c_1, …, c_T`` (an array of shape ``(T,)`` or ``(T, ...)``).
+
+``projected_adam`` runs the paper's Adam (``amsgrad=False``) and AMSGrad
+(``amsgrad=True``) on such a sequence: the update of ``adamref.Adam`` with the
+step size ``α_t = α/√t`` (``schedule="sqrt"``, the paper's choice) or ``α``
+(``"constant"``, identical to ``adamref.Adam``), followed by the projection
+onto the interval.  Hyperparameters may be arrays: they broadcast against each
+other, so one call runs many configurations (the time loop is the only loop).
+Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adamref.optim import validation as check
+from adamref.optim.optimizer import power
+
+SCHEDULES = ("sqrt", "constant")
+
+
+def _steps(name, value, low=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def cyclic_gradients(steps: int, large: float = 3.0, small: float = -1.0,
+                     period: int = 3) -> np.ndarray:
+    """``c_t = large`` for ``t mod period = 1``, else ``small`` (t = 1, …, steps).
+
+    ``large=C, small=-1, period=3`` is the problem of Reddi et al.'s Theorem 1;
+    ``large=1010, small=-10, period=101`` is their synthetic experiment.
+    """
+    steps = _steps("steps", steps)
+    period = _steps("period", period, low=2)
+    large = check.hyperparameter("large", large, low=-np.inf)
+    small = check.hyperparameter("small", small, low=-np.inf)
+    if np.ndim(large) or np.ndim(small):
+        raise TypeError(f"large and small must be scalars, got {large!r} and {small!r}")
+    t = np.arange(1, steps + 1)
+    return np.where(t % period == 1 % period, large, small)
+
+
+def stochastic_gradients(steps: int, large: float = 1010.0, small: float = -10.0,
+                         prob: float = 0.01, seed: int = 0) -> np.ndarray:
+    """``c_t = large`` with probability ``prob``, else ``small``, drawn i.i.d.
+    from ``np.random.default_rng(seed)``."""
+    steps = _steps("steps", steps)
+    prob = check.hyperparameter("prob", prob, low=0.0, high=1.0)
+    large = check.hyperparameter("large", large, low=-np.inf)
+    small = check.hyperparameter("small", small, low=-np.inf)
+    if np.ndim(large) or np.ndim(small) or np.ndim(prob):
+        raise TypeError("large, small and prob must be scalars, got "
+                        f"{large!r}, {small!r}, {prob!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(steps) < prob, large, small)
+
+
+def reddi_beta2(C) -> float:
+    """β2 = 1/(1 + C²), the value in Reddi et al.'s Theorem 1 (C > 2)."""
+    C = check.hyperparameter("C", C, low=0.0)
+    if np.any(np.asarray(C) <= 2):
+        raise ValueError(f"C must be > 2 (the theorem's condition), got {C!r}")
+    return 1.0 / (1.0 + np.asarray(C) ** 2) if np.ndim(C) else 1.0 / (1.0 + C**2)
+
+
+@dataclass(frozen=True)
+class OnlineRun:
+    """What ``projected_adam`` records.
+
+    ``x``: the iterates, shape ``(T + 1, *config)``; ``x[0]`` is the start and
+    ``x[t]`` the point after update ``t`` (so ``x[t-1]`` is played at step ``t``).
+    ``effective_step``: ``α_t/(√v̂_t + ε)`` used by update ``t``, shape ``(T, *config)``.
+    """
+
+    x: np.ndarray
+    effective_step: np.ndarray
+
+
+def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=False,
+                   schedule: str = "sqrt", bias_correction: bool = True, x0=0.0,
+                   low: float = -1.0, high: float = 1.0) -> OnlineRun:
+    """Adam or AMSGrad with step ``α_t`` and projection onto ``[low, high]``.
+
+    ``grads``: the gradient sequence, shape ``(T,)`` or ``(T, *config)``.
+    ``lr, beta1, beta2, eps, x0`` and ``amsgrad`` (a bool or a bool array) may
+    be arrays; everything broadcasts to one configuration shape.  Per step:
+    ``m ← β1·m + (1−β1)·g``, ``v ← β2·v + (1−β2)·g²``, AMSGrad ``v ← max(v_max, v)``,
+    bias correction (if on) as in ``adamref.Adam``, then
+    ``x ← clip(x − α_t·m̂/(√v̂ + ε), low, high)``.
+    """
+    if not isinstance(grads, np.ndarray):
+        raise TypeError(f"grads must be a NumPy ndarray, got {type(grads).__name__}")
+    check.float_array("grads", grads)
+    if grads.ndim == 0 or grads.shape[0] == 0:
+        raise ValueError(f"grads must have shape (T, ...) with T >= 1, got shape {grads.shape}")
+    lr = check.hyperparameter("lr", lr, low=0.0)
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    eps = check.hyperparameter("eps", eps, low=0.0)
+    x0 = check.hyperparameter("x0", x0, low=-np.inf)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    bias_correction = check.flag("bias_correction", bias_correction)
+    low = check.hyperparameter("low", low, low=-np.inf)
+    high = check.hyperparameter("high", high, low=-np.inf)
+    if np.ndim(low) or np.ndim(high) or not low < high:
+        raise ValueError(f"low and high must be scalars with low < high, got {low!r}, {high!r}")
+    amsgrad_arr = np.asarray(amsgrad)
+    if amsgrad_arr.dtype != np.bool_:
+        raise TypeError(f"amsgrad must be True/False or a bool array, got {amsgrad!r}")
+    if np.any((np.asarray(x0) < low) | (np.asarray(x0) > high)):
+        raise ValueError(f"x0 must lie in [{low}, {high}], got {x0!r}")
+
+    shape = np.broadcast_shapes(grads.shape[1:], np.shape(lr), np.shape(beta1),
+                                np.shape(beta2), np.shape(eps), np.shape(x0),
+                                amsgrad_arr.shape)
+    steps = grads.shape[0]
+    x = np.broadcast_to(np.asarray(x0, dtype=float), shape).copy()
+    m, v, v_max = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    path = np.empty((steps + 1, *shape))
+    effective = np.empty((steps, *shape))
+    path[0] = x
+    # per-step scalars for all t at once: bias corrections and α_t, shape (T, ...)
+    t = np.arange(1, steps + 1, dtype=float).reshape((-1,) + (1,) * len(shape))
+    if bias_correction:
+        def powers(beta):  # β^t for every t, as adamref.Adam computes it, shaped like t
+            table = np.stack([np.asarray(power(beta, k)) for k in range(1, steps + 1)])
+            return table.reshape((steps,) + (1,) * (len(shape) - np.ndim(beta)) + np.shape(beta))
+        c1 = 1 - powers(beta1)                                     # 1 − β1^t
+        c2 = np.sqrt(1 - powers(beta2))                            # √(1 − β2^t)
+    else:
+        c1 = c2 = np.ones_like(t)
+    alpha = lr / np.sqrt(t) if schedule == "sqrt" else lr * np.ones_like(t)
+    step_over_c1 = alpha / c1
+    one_minus_b1, one_minus_b2 = 1 - beta1, 1 - beta2
+    use_max = bool(np.all(amsgrad_arr))
+    mixed = bool(np.any(amsgrad_arr)) and not use_max
+    for i in range(steps):
+        g = grads[i]
+        m = m + one_minus_b1 * (g - m)             # same operation order as adamref.Adam
+        v = v + one_minus_b2 * (g * g - v)
+        v_max = np.maximum(v_max, v)
+        v_used = v_max if use_max else np.where(amsgrad_arr, v_max, v) if mixed else v
+        denom = np.sqrt(v_used) / c2[i] + eps                 # √v̂ + ε
+        effective[i] = alpha[i] / denom                       # α_t/(√v̂ + ε)
+        x = np.clip(x - m / denom * step_over_c1[i], low, high)   # m̂ = m/c1
+        path[i + 1] = x
+    return OnlineRun(x=path, effective_step=effective)
+
+
+def average_regret(x, grads, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """``R_t/t`` for linear losses ``f_s(x) = c_s·x``: the loss of the points
+    played, ``Σ_{s≤t} c_s·x_{s−1}``, minus that of the best fixed point in
+    hindsight, ``min_{x∈[low,high]} x·Σ_{s≤t} c_s``; shape ``(T, *config)``.
+
+    ``x`` is ``OnlineRun.x`` (shape ``(T + 1, ...)``), ``grads`` the sequence.
+    """
+    if not np.ndim(low) == np.ndim(high) == 0 or not low < high:
+        raise ValueError(f"low and high must be scalars with low < high, got {low!r}, {high!r}")
+    x, grads = np.asarray(x, dtype=float), np.asarray(grads, dtype=float)
+    if x.ndim == 0 or grads.ndim == 0 or x.shape[0] != grads.shape[0] + 1:
+        raise ValueError(f"x must have one more row than grads, got shapes {x.shape} "
+                         f"and {grads.shape}")
+    g = grads.reshape(grads.shape + (1,) * (x.ndim - grads.ndim))
+    played = np.cumsum(g * x[:-1], axis=0)
+    total = np.cumsum(g, axis=0)
+    best = np.minimum(low * total, high * total)
+    t = np.arange(1, grads.shape[0] + 1).reshape((-1,) + (1,) * (x.ndim - 1))
+    return (played - best) / t

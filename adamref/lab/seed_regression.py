@@ -1,0 +1,134 @@
+"""The seed-regression problem of the book (``y = 3x + noise``, one Dense unit)
+and the measurements its chapter makes on a ``keras_style`` training run.
+
+NumPy only (plus ``keras_style`` and the optimizers): no plotting here.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from adamref.optim import validation as check
+from adamref.optim.adam import keras_adam
+from adamref.optim.baselines import SGD
+from adamref.keras_style import Dense, History, Sequential, set_random_seed
+
+#: The snippet's settings.
+TRUE_SLOPE, N_SAMPLES, NOISE, LEARNING_RATE, EPOCHS = 3.0, 100, 0.1, 0.01, 100
+OPTIMIZER_NAMES = ("adam", "sgd")
+
+
+def make_data(n=N_SAMPLES, slope=TRUE_SLOPE, noise=NOISE, seed=0):
+    """``x ~ N(0, 1)`` of shape (n, 1) and ``y = slope·x + N(0, noise²)``, float32,
+    from ``np.random.default_rng(seed)`` (x first, then the noise): the same
+    arrays as ``x = rng.standard_normal((n, 1)).astype(np.float32)``;
+    ``y = (slope * x + noise * rng.standard_normal((n, 1))).astype(np.float32)``."""
+    n = check.integer("n", n, 1)
+    slope = check.hyperparameter("slope", slope, low=-np.inf)
+    noise = check.hyperparameter("noise", noise, low=0.0)
+    if not isinstance(slope, float) or not isinstance(noise, float):
+        raise TypeError(f"slope and noise must be numbers, got {slope!r} and {noise!r}")
+    rng = np.random.default_rng(check.integer("seed", seed, 0))
+    x = rng.standard_normal((n, 1)).astype(np.float32)
+    y = (slope * x + noise * rng.standard_normal((n, 1))).astype(np.float32)
+    return x, y
+
+
+def least_squares(x, y):
+    """The closed-form minimizer ``(w, b)`` of the MSE of ``y ≈ w·x + b`` (float64)."""
+    x, y = _column("x", x), _column("y", y)
+    if len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"x and y must have the same length >= 2, got {len(x)} and {len(y)}")
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    (w, b), *_ = np.linalg.lstsq(design, y, rcond=None)
+    return float(w), float(b)
+
+
+def _column(name, a):
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise ValueError(f"{name} must have shape (n,) or (n, 1), got shape {a.shape}")
+    return a
+
+
+def _history(history):
+    if not isinstance(history, History):
+        raise TypeError(f"history must be the History that fit returned, "
+                        f"got {type(history).__name__}")
+    return history
+
+
+def mse(kernel, bias, x, y):
+    """Full-data MSE of ``x·kernel + bias`` for one or many weights at once:
+    ``kernel`` of shape (...,) and ``bias`` of shape (...,); x, y of shape (n,) or (n, 1)."""
+    x, y = _column("x", x), _column("y", y)
+    kernel = np.asarray(kernel, dtype=np.float64)[..., None]
+    bias = np.asarray(bias, dtype=np.float64)[..., None]
+    return np.mean((x * kernel + bias - y) ** 2, axis=-1)
+
+
+def end_of_epoch_loss(history, x, y):
+    """The full-data loss with the weights *at the end* of each epoch (what
+    ``history['loss']`` is not), shape (epochs,)."""
+    trace = _history(history).trace
+    per_epoch = len(trace["batch_loss"]) // len(history.epoch)
+    ends = np.arange(1, len(history.epoch) + 1) * per_epoch
+    return mse(trace["kernel"][ends, 0, 0], trace["bias"][ends, 0], x, y)
+
+
+def kernel_per_epoch(history):
+    """The kernel ``w`` at the start and after each epoch, shape (epochs + 1,)."""
+    trace = _history(history).trace
+    per_epoch = len(trace["batch_loss"]) // len(history.epoch)
+    return trace["kernel"][::per_epoch, 0, 0].astype(np.float64)
+
+
+def distance_travelled(history):
+    """``(path, net)`` of the kernel over the run: ``Σ|Δw|`` over all steps, and
+    ``|w_T − w_0|``."""
+    w = _history(history).trace["kernel"][:, 0, 0].astype(np.float64)
+    return float(np.sum(np.abs(np.diff(w)))), float(abs(w[-1] - w[0]))
+
+
+def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimizer="adam",
+          data_seed=0, model_seed=1):
+    """The snippet with its knobs: data from ``make_data(noise=noise, seed=data_seed)``,
+    ``set_random_seed(model_seed)`` (initial kernel and shuffles; this resets the
+    module generator of ``keras_style``), ``Dense(1)``, Keras' Adam (or plain SGD)
+    with learning rate ``lr``, ``fit(epochs, batch_size)``.
+
+    Returns ``(model, history, x, y)``.
+    """
+    if optimizer not in OPTIMIZER_NAMES:
+        raise ValueError(f"optimizer must be one of {OPTIMIZER_NAMES}, got {optimizer!r}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    x, y = make_data(noise=noise, seed=data_seed)
+    set_random_seed(model_seed)
+    model = Sequential([Dense(units=1, input_shape=[1])])
+    opt = keras_adam(learning_rate=lr) if optimizer == "adam" else SGD(lr=lr)
+    model.compile(optimizer=opt, loss="mse")
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return model, history, x, y
+
+
+def sweep_model_seeds(seeds, **train_kwargs):
+    """Run ``train(model_seed=s, **train_kwargs)`` for each seed (same data, a
+    different initial kernel and shuffle order); returns ``(w0, w_final)`` arrays."""
+    seeds = [check.integer("seeds[i]", s, 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    if "model_seed" in train_kwargs:
+        raise TypeError("train_kwargs must not contain model_seed: the seeds are swept")
+    w = np.array([first_and_last_kernel(train(model_seed=s, **train_kwargs)[1]) for s in seeds])
+    return w[:, 0], w[:, 1]
+
+
+def first_and_last_kernel(history):
+    """``(w_0, w_T)``: the kernel before the first and after the last step."""
+    w = _history(history).trace["kernel"][:, 0, 0]
+    return float(w[0]), float(w[-1])

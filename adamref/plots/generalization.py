@@ -1,0 +1,118 @@
+"""Figures of the generalization chapter, and the ``draw_overfitting(fig,
+**params)`` function its explorer calls."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from adamref.optim import Adam
+from adamref.lab import generalization
+from adamref.optim import validation as check
+from adamref.plots.style import COLORS
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.figure().add_subplot()
+
+
+#: Colours of the labels these chapters add to ``plotting.COLORS``.
+EXTRA_COLORS = {"GD": "tab:gray", "AdaGrad": "tab:olive", "Adam + L2": "tab:brown"}
+
+
+def _color(label, index):
+    """The book's colour for a label; "AdamW (λ = 1)" gets the colour of "AdamW"."""
+    key = str(label).split(" (")[0]
+    return {**COLORS, **EXTRA_COLORS}.get(key, f"C{index}")
+
+
+def _series(name, mapping):
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
+    return {label: np.asarray(values, dtype=float) for label, values in mapping.items()}
+
+
+def plot_test_errors(errors: dict, negative_fraction, ax=None, *, title=None):
+    """One column of dots per method (one dot per data draw) with the mean as a
+    bar, and the fraction of negative test labels as a dashed line."""
+    errors = _series("errors", errors)
+    ax = _ax(ax)
+    rng = np.random.default_rng(0)          # fixed horizontal jitter
+    for i, (label, e) in enumerate(errors.items()):
+        ax.bar(i, e.mean(), color=_color(label, i), alpha=0.35, width=0.6)
+        ax.plot(i + rng.uniform(-0.15, 0.15, e.size), e, "o", color=_color(label, i),
+                markersize=4)
+    ax.axhline(float(np.mean(negative_fraction)), color="k", linestyle="--",
+               label="fraction of negative test labels")
+    ax.set_xticks(range(len(errors)), list(errors))
+    ax.set(ylabel="test error", title=title or "Test error per method (dots: data draws)")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_weights(weights: dict, ax=None, *, coordinates=23, title=None):
+    """The first ``coordinates`` entries of each (normalized) weight vector."""
+    weights = _series("weights", weights)
+    coordinates = int(coordinates)
+    ax = _ax(ax)
+    width = 0.8 / len(weights)
+    for i, (label, w) in enumerate(weights.items()):
+        w = w[:coordinates] / np.max(np.abs(w))
+        ax.bar(np.arange(w.size) + (i - (len(weights) - 1) / 2) * width, w, width=width,
+               color=_color(label, i), label=label)
+    ax.set(xlabel="feature index (0: label feature, 1–2: constants, 3+: own features)",
+           ylabel="weight / max |weight|", title=title or "Learned weights (first draw)")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_train_test(curves: dict, ax=None, *, title=None, log=True):
+    """Train (dashed) and test (solid) MSE against the step, one colour per label;
+    ``curves`` maps a label to a pair ``(train, test)`` of 1-D arrays."""
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"curves must be a non-empty dict of label -> (train, test), "
+                         f"got {curves!r:.80}")
+    ax = _ax(ax)
+    for i, (label, (train, test)) in enumerate(curves.items()):
+        color = _color(label, i)
+        ax.plot(np.asarray(train), "--", color=color, linewidth=1)
+        ax.plot(np.asarray(test), "-", color=color, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel="step $t$", ylabel="mean squared error",
+           title=title or "Train (dashed) and test (solid) loss")
+    ax.legend(loc="best")
+    return ax
+
+
+def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000, seed=0):
+    """Explorer figure: plain Adam against Adam with weight decay ``weight_decay``
+    (L2, or decoupled as AdamW) on one draw of the regression data; left the
+    train/test curves, right the fitted functions."""
+    lr = check.hyperparameter("lr", lr, low=0.0)
+    weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
+    decoupled = check.flag("decoupled", decoupled)
+    data = generalization.make_regression_data(draws=1, seed=seed)
+    decays = np.array([[0.0], [weight_decay]])
+    curves = generalization.train_curves(
+        Adam(lr=lr, weight_decay=decays, decoupled_weight_decay=decoupled), data, steps,
+        configs=(2,))
+    name = ("AdamW" if decoupled else "Adam + L2") + f" (λ = {weight_decay:.3g})"
+    ax_curves, ax_fit = fig.subplots(1, 2)
+    plot_train_test({"Adam": (curves.train[:, 0, 0], curves.test[:, 0, 0]),
+                     name: (curves.train[:, 0, 1], curves.test[:, 0, 1])}, ax_curves,
+                    title=f"Loss per step (α = {lr:.2g})")
+    grid = np.linspace(-1, 1, 300)
+    basis = np.polynomial.legendre.legvander(grid, data.n_features - 1)
+    x_train = data.features["train"][0, :, 1]            # P_1(x) = x
+    ax_fit.plot(grid, generalization.target(grid), "k-", label="true sin(3x)")
+    ax_fit.plot(x_train, data.targets["train"][0], "ko", markersize=4, label="training data")
+    for i, label in enumerate(["Adam", name]):
+        ax_fit.plot(grid, basis @ curves.w[0, i], color=_color(label, i), label=label)
+    ax_fit.set(ylim=(-2.5, 2.5), xlabel="$x$", ylabel="$y$",
+               title=f"Fitted functions after {steps} steps")
+    ax_fit.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return curves
+
+

@@ -1,0 +1,74 @@
+"""Figures of the memory-and-compute chapter (imports matplotlib)."""
+
+from __future__ import annotations
+
+import numbers
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from adamref.lab.memory_and_compute import OPTIMIZERS, bytes_per_parameter
+
+_COMPONENT_COLORS = {"weights": "tab:gray", "gradients": "tab:brown", "master": "tab:olive",
+                     "m": "tab:red", "v": "tab:orange", "v_max": "tab:purple",
+                     "momentum": "tab:blue", "sum": "tab:green"}
+
+
+_HALF_PRECISION_COLORS = {"weights": "silver", "gradients": "rosybrown"}
+
+
+def _component_color(component: str) -> str:
+    key = component.split(" ")[0]
+    if "fp16" in component and key in _HALF_PRECISION_COLORS:
+        return _HALF_PRECISION_COLORS[key]
+    return _COMPONENT_COLORS.get(key, "tab:cyan")
+
+
+def plot_training_memory(billions=7.0, precision="fp32", ax=None, *, device_gb=80.0,
+                         names=None, title=None, legend=True):
+    """Stacked bars: gigabytes of weights, gradients and optimizer state for a
+    model of ``billions`` × 10⁹ parameters, one bar per optimizer, with a
+    dashed line at one device's memory (``device_gb``)."""
+    if isinstance(billions, bool) or not isinstance(billions, numbers.Real) or billions <= 0:
+        raise ValueError(f"billions must be a number > 0, got {billions!r}")
+    if isinstance(device_gb, bool) or not isinstance(device_gb, numbers.Real) or device_gb <= 0:
+        raise ValueError(f"device_gb must be a number > 0, got {device_gb!r}")
+    names = list(OPTIMIZERS) if names is None else list(names)
+    ax = ax if ax is not None else plt.figure().add_subplot()
+    seen = set()
+    for row, name in enumerate(names):
+        left = 0.0
+        for component, nbytes in bytes_per_parameter(name, precision).items():
+            gb = billions * nbytes
+            label = None if component in seen else component
+            seen.add(component)
+            ax.barh(row, gb, left=left, color=_component_color(component), label=label,
+                    edgecolor="white")
+            left += gb
+        ax.text(left, row, f" {left:.0f} GB", va="center", fontsize=9)
+    ax.axvline(device_gb, color="black", linestyle="--", linewidth=1)
+    ax.text(device_gb, len(names) - 0.4, f" {device_gb:g} GB device", fontsize=9)
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.25 * max(ax.get_xlim()[1], device_gb))
+    ax.set(xlabel="memory (GB, no activations)",
+           title=title or f"{billions:g}B parameters, {precision} training")
+    if legend:
+        ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def draw_memory(fig, billions=7.0, precision="mixed", device_gb=80.0):
+    """The explorer's figure: ``plot_training_memory`` for fp32 (left) and the
+    chosen ``precision`` (right)."""
+    left, right = fig.subplots(1, 2, sharex=True)
+    plot_training_memory(billions, "fp32", left, device_gb=device_gb, legend=False)
+    plot_training_memory(billions, precision, right, device_gb=device_gb, legend=False)
+    right.set_yticklabels([])
+    handles = {}
+    for ax in (left, right):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize="small")
+    return fig

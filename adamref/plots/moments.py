@@ -1,0 +1,78 @@
+"""Figures of the chapter *Moments*: how m and v follow a noisy gradient stream,
+and the size of Adam's step against the gradient's signal-to-noise ratio."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adamref.lab.moments import (gradient_stream, moment_history, predicted_mean_abs_step,
+                                 shifted_mean)
+
+#: The explorer's stream: the mean of g jumps from ``before`` to ``after`` halfway.
+STREAM = {"steps": 4000, "shift_at": 2000, "before": 1.0, "after": 0.25}
+
+
+def moments_on_stream(beta1=0.9, beta2=0.999, noise=1.0, seed=0):
+    """The stream of ``STREAM`` with noise ``noise`` and Adam's moments on it:
+    ``(grads, mean, second_moment, history)`` (one stream, shape ``(steps,)``)."""
+    mean = shifted_mean(STREAM["steps"], STREAM["before"], STREAM["after"], STREAM["shift_at"])
+    grads = gradient_stream(mean, noise, STREAM["steps"], seed=seed)
+    history = moment_history(grads, lr=1.0, beta1=beta1, beta2=beta2)  # step = −m̂/(√v̂+ε)
+    return grads, mean, mean**2 + float(noise) ** 2, history
+
+
+def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
+    """Three stacked panels on ``fig`` (best about 8 × 8.5 inches): m̂ against
+    E[g], v̂ against E[g²], and the step m̂/(√v̂ + ε) against the signal-to-noise
+    ratio E[g]/√E[g²], on a shared step axis; returns the axes."""
+    if not hasattr(fig, "add_subplot"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    grads, mean, second, h = moments_on_stream(beta1, beta2, noise, seed)
+    t = np.arange(1, grads.shape[0] + 1)
+    axes = fig.subplots(3, 1, sharex=True)   # one time axis: the lags line up
+    ax = axes[0]
+    ax.plot(t, grads, ".", color="0.8", markersize=1, label="$g_t$")
+    ax.plot(t, h["m_hat"], color="tab:red", linewidth=1, label=r"$\hat m_t$")
+    ax.plot(t, mean, "k--", linewidth=1.2, label=r"$E[g]$")
+    spread = max(2.5 * float(noise), 1.0)
+    ax.set(ylim=(min(mean.min(), 0) - spread, mean.max() + spread), xlabel="step $t$",
+           ylabel="gradient", title=rf"First moment, $\beta_1$ = {beta1:g}")
+    ax.legend(loc="upper right", fontsize="small", markerscale=6)
+    ax = axes[1]
+    ax.plot(t, h["v_hat"], color="tab:green", linewidth=1, label=r"$\hat v_t$")
+    ax.plot(t, second, "k--", linewidth=1.2, label=r"$E[g^2]$")
+    ax.set(ylim=(0, 1.6 * second.max()), xlabel="step $t$", ylabel="squared gradient",
+           title=rf"Second moment, $\beta_2$ = {beta2:g}")
+    ax.legend(loc="upper right", fontsize="small")
+    ax = axes[2]
+    ax.plot(t, -h["step"], color="tab:blue", linewidth=1,
+            label=r"$\hat m_t / (\sqrt{\hat v_t} + \epsilon)$")
+    ax.plot(t, mean / np.sqrt(second), "k--", linewidth=1.2, label=r"SNR $E[g]/\sqrt{E[g^2]}$")
+    ax.set(ylim=(-1.1, 1.1), xlabel="step $t$", ylabel=r"step / $\alpha$",
+           title="Step size and signal-to-noise ratio")
+    ax.legend(loc="lower left", fontsize="small", ncol=2)
+    fig.tight_layout()
+    return axes
+
+
+def plot_snr_steps(results, ax):
+    """Measured mean |Δθ|/α (markers) and mean signed step (crosses) against the
+    SNR, with the folded-normal prediction (lines) and the identity (dotted).
+    ``results`` maps β1 to an ``adamref.ema.snr_step_sizes`` result."""
+    if not isinstance(results, dict) or not results:
+        raise ValueError(f"results must be a non-empty dict {{beta1: result}}, got {results!r:.60}")
+    ax.plot([0, 1], [0, 1], ":", color="0.4", label="step = SNR")
+    for i, (beta1, r) in enumerate(results.items()):
+        color = f"C{i}"
+        grid = np.linspace(0, 1, 101)
+        ax.plot(grid, predicted_mean_abs_step(grid, beta1), color=color, linewidth=1,
+                label=rf"predicted $E|\hat m|/\sqrt{{v}}$, $\beta_1$ = {beta1:g}")
+        ax.plot(r["snr"], r["mean_abs"], "o", color=color,
+                label=rf"measured mean $|\Delta\theta|/\alpha$, $\beta_1$ = {beta1:g}")
+        ax.plot(r["snr"], r["mean_signed"], "x", color=color, markersize=8,
+                label=rf"measured mean signed step, $\beta_1$ = {beta1:g}")
+    ax.set(xlabel=r"SNR $|E[g]|/\sqrt{E[g^2]}$", ylabel=r"step / $\alpha$",
+           title="Adam's step size against the gradient's SNR", xlim=(-0.02, 1.02),
+           ylim=(-0.05, 1.05))
+    ax.legend(loc="lower right", fontsize="x-small")
+    return ax

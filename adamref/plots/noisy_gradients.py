@@ -1,0 +1,124 @@
+"""Figures of the noisy-gradients chapter (imports matplotlib; computes with
+``adamref.lab.noisy_gradients``, ``adamref.problems.datasets``).  Each function draws on the axes or
+figure it is given."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from adamref.lab import noisy_gradients as nz
+from adamref.problems.datasets import gradient_oracle
+from adamref.plots.style import COLORS
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.figure().add_subplot()
+
+
+def _series(name, series, length):
+    if not isinstance(series, dict) or not series:
+        raise TypeError(f"{name} must be a non-empty dict {{optimizer: array}}, got {series!r:.60}")
+    for key, value in series.items():
+        if np.shape(value)[-1:] != (length,):
+            raise ValueError(f"{name}[{key!r}] must have a last axis of length {length}, "
+                             f"got shape {np.shape(value)}")
+    return series
+
+
+def plot_lr_sensitivity(lrs, summaries, ax=None, *, title="Final loss against learning rate"):
+    """Median final excess loss against α (log–log), with the 10–90 % band over
+    seeds; ``summaries[name] = (median, low, high)``, each of length ``len(lrs)``.
+    Diverged configurations (inf) are left out of the line."""
+    ax = _ax(ax)
+    lrs = np.asarray(lrs, dtype=float)
+    _series("summaries", {k: np.asarray(v) for k, v in summaries.items()}, lrs.size)
+    for name, (median, low, high) in summaries.items():
+        color = COLORS.get(name)
+        ok = np.isfinite(median)
+        ax.plot(lrs[ok], median[ok], ".-", color=color, label=name)
+        band = ok & np.isfinite(high)
+        ax.fill_between(lrs[band], low[band], high[band], color=color, alpha=0.2, linewidth=0)
+    ax.set(xscale="log", yscale="log", xlabel=r"learning rate $\alpha$",
+           ylabel=r"final $f(\theta_T) - f(\theta^*)$", title=title)
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_best_vs_noise(levels, best, ax=None, *, xlabel="noise level", title=None,
+                       xscale="log"):
+    """Each optimizer's final excess loss at its own best α against the noise level;
+    ``best[name] = (median, low, high)`` over the levels (error bars: 10–90 %)."""
+    ax = _ax(ax)
+    levels = np.asarray(levels, dtype=float)
+    _series("best", {k: np.asarray(v) for k, v in best.items()}, levels.size)
+    offsets = np.linspace(-0.06, 0.06, len(best))
+    for offset, (name, (median, low, high)) in zip(offsets, best.items()):
+        x = levels * 10**offset if xscale == "log" else levels + offset
+        ax.errorbar(x, median, yerr=[median - low, high - median], fmt="o-", capsize=3,
+                    color=COLORS.get(name), label=name, markersize=4)
+    ax.set(xscale=xscale, yscale="log", xlabel=xlabel,
+           ylabel=r"final $f(\theta_T) - f(\theta^*)$ at the best $\alpha$",
+           title=title or "Each optimizer at its best learning rate")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_basin_fractions(lrs, fractions, ax=None, *, baseline=None,
+                         title="Runs that end in the global minimum's basin"):
+    """Fraction of starts ending in the global basin against α, one line per
+    optimizer; ``baseline``: the fraction that *started* there (dotted line)."""
+    ax = _ax(ax)
+    lrs = np.asarray(lrs, dtype=float)
+    _series("fractions", {k: np.asarray(v) for k, v in fractions.items()}, lrs.size)
+    for name, frac in fractions.items():
+        ax.plot(lrs, frac, "o-", color=COLORS.get(name), label=name, markersize=4)
+    if baseline is not None:
+        ax.axhline(baseline, color="k", linestyle=":", label="started there")
+    ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel=r"learning rate $\alpha$",
+           ylabel="fraction of starts", title=title)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def noise_runs(noise=1.0, lr=1e-2, *, steps=500, seeds=8, record_every=5):
+    """The four optimizers at one common ``lr`` on ``nz.least_squares_problem()``
+    with exact gradients plus ``noise·N(0, 1)`` per coordinate, ``seeds``
+    independent streams each (one batch of ``seeds`` rows per optimizer).
+    Returns ``(t, {name: excess-loss history of shape (records, seeds)})``."""
+    problem = nz.least_squares_problem()
+    seeds = nz._count("seeds", seeds)
+    theta0 = np.zeros((seeds, problem.n_features))
+    out = {}
+    for i, name in enumerate(nz.OPTIMIZERS):
+        oracle = gradient_oracle(problem, noise=noise, seed=100 + i)
+        _, history = nz.run_batch(nz.make_optimizer(name, lr), oracle, theta0, steps,
+                                  loss=problem.excess_loss, record_every=record_every)
+        out[name] = history
+    return np.arange(0, steps + 1, record_every), out
+
+
+def draw_noise(fig, noise=1.0, lr=1e-2, *, steps=500, seeds=8):
+    """Explorer figure: excess loss against the step for SGD, momentum, RMSprop
+    and Adam at a common α and additive gradient noise σ (median over seeds and
+    10–90 % band, left), and each seed's final value (right)."""
+    t, histories = noise_runs(noise, lr, steps=steps, seeds=seeds)
+    ax_curve, ax_final = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    for i, (name, history) in enumerate(histories.items()):
+        median, low, high = nz.summarize(history, axis=1)
+        color = COLORS.get(name)
+        ok = np.isfinite(median)
+        ax_curve.plot(t[ok], median[ok], color=color, label=name)
+        band = ok & np.isfinite(high)
+        ax_curve.fill_between(t[band], low[band], high[band], color=color, alpha=0.2,
+                              linewidth=0)
+        final = history[-1]
+        shown = np.where(np.isfinite(final), final, np.nan)
+        ax_final.plot(np.full(final.shape, i), shown, "o", color=color, alpha=0.6)
+    ax_curve.set(yscale="log", xlabel="step $t$", ylabel=r"$f(\theta_t) - f(\theta^*)$",
+                 title=fr"Common $\alpha$ = {lr:.1e}, noise $\sigma$ = {noise:g}")
+    ax_curve.legend(loc="upper right")
+    ax_final.set(yscale="log", xticks=range(len(histories)), xticklabels=list(histories),
+                 ylabel="final excess loss", title=f"Step {t[-1]}, {seeds} seeds")
+    fig.tight_layout()
+    return ax_curve, ax_final

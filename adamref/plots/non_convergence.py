@@ -1,0 +1,92 @@
+"""Figures of the non-convergence chapter, and the ``draw_online(fig,
+**params)`` function its explorer calls."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from adamref.lab import non_convergence as online
+from adamref.optim import validation as check
+from adamref.plots.style import COLORS
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.figure().add_subplot()
+
+
+#: Colours of the labels these chapters add to ``plotting.COLORS``.
+EXTRA_COLORS = {"GD": "tab:gray", "AdaGrad": "tab:olive", "Adam + L2": "tab:brown"}
+
+
+def _color(label, index):
+    """The book's colour for a label; "AdamW (λ = 1)" gets the colour of "AdamW"."""
+    key = str(label).split(" (")[0]
+    return {**COLORS, **EXTRA_COLORS}.get(key, f"C{index}")
+
+
+def _series(name, mapping):
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
+    return {label: np.asarray(values, dtype=float) for label, values in mapping.items()}
+
+
+def plot_iterates(paths: dict, ax=None, *, title=None, optimum=-1.0):
+    """``x_t`` against ``t`` (log time axis), one line per label."""
+    paths = _series("paths", paths)
+    ax = _ax(ax)
+    for i, (label, x) in enumerate(paths.items()):
+        ax.plot(np.arange(1, x.size + 1), x, color=_color(label, i), label=label, linewidth=1)
+    ax.axhline(optimum, color="k", linestyle=":", label=f"optimum x = {optimum:g}")
+    ax.set_xscale("log")
+    ax.set(xlabel="step $t$", ylabel="$x_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
+    ax.legend(loc="center left")
+    return ax
+
+
+def plot_average_regret(regrets: dict, ax=None, *, title=None):
+    """``R_t/t`` against ``t`` on log-log axes, one line per label."""
+    regrets = _series("regrets", regrets)
+    ax = _ax(ax)
+    for i, (label, r) in enumerate(regrets.items()):
+        t = np.arange(1, r.size + 1)
+        ax.loglog(t, np.maximum(r, 1e-6), color=_color(label, i), label=label)
+    ax.set(xlabel="step $t$", ylabel="average regret $R_t/t$",
+           title=title or "Average regret")
+    ax.legend(loc="lower left")
+    return ax
+
+
+def draw_online(fig, C=3.0, lr=0.1, steps=3000):
+    """Explorer figure for Reddi et al.'s Theorem 1 problem with constant ``C``
+    (β1 = 0, β2 = 1/(1 + C²), α_t = α/√t): Adam and AMSGrad iterates and
+    average regret.  Returns the ``OnlineRun``."""
+    beta2 = online.reddi_beta2(C)
+    grads = online.cyclic_gradients(steps, large=C, small=-1.0, period=3)
+    run = online.projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2,
+                                amsgrad=np.array([False, True]))
+    regret = online.average_regret(run.x, grads)
+    ax_x, ax_r = fig.subplots(1, 2)
+    plot_iterates({"Adam": run.x[1:, 0], "AMSGrad": run.x[1:, 1]}, ax_x,
+                  title=f"Iterates (C = {C:g}, β2 = {beta2:.3g}, α = {lr:.2g})")
+    plot_average_regret({"Adam": regret[:, 0], "AMSGrad": regret[:, 1]}, ax_r,
+                        title="Average regret $R_t/t$")
+    fig.tight_layout()
+    return run
+
+
+def plot_effective_steps(steps: dict, ax=None, *, title=None):
+    """Effective step ``α_t/(√v̂_t + ε)`` against ``t`` (log y)."""
+    steps = _series("steps", steps)
+    ax = _ax(ax)
+    for i, (label, s) in enumerate(steps.items()):
+        ax.semilogy(np.arange(1, s.size + 1), s, color=_color(label, i), label=label,
+                    linewidth=1)
+    ax.set(xlabel="step $t$", ylabel=r"$\alpha_t/(\sqrt{\hat v_t}+\epsilon)$",
+           title=title or "Effective step size")
+    ax.legend(loc="best")
+    return ax
+
+
+__all__ = ["plot_test_errors", "plot_weights", "plot_train_test", "draw_overfitting",
+           "plot_iterates", "plot_average_regret", "draw_online", "plot_effective_steps"]

@@ -1,0 +1,113 @@
+"""Figures of the sensitivity chapter: heatmaps of a sweep's final loss, loss
+against the learning rate with the good range shaded, and the explorer's
+``draw_sensitivity``.  Imports matplotlib (a plotting module)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+from adamref.optim.adam import Adam
+from adamref.optim.baselines import SGD
+from adamref.plots.style import _color
+from adamref.lab.sensitivity import SweepResult, default_problems, good_range, log_grid, sweep
+
+#: Diverged runs: a light grey that neither end of viridis resembles.
+DIVERGED_COLOR = "0.82"
+
+_LABELS = {"lr": r"learning rate $\alpha$", "beta1": r"$\beta_1$", "beta2": r"$\beta_2$",
+           "eps": r"$\epsilon$", "momentum": r"momentum $\mu$"}
+
+
+def _check_result(result):
+    if not isinstance(result, SweepResult):
+        raise TypeError(f"result must be a SweepResult, got {type(result).__name__}")
+    if result.loss.ndim != 2:
+        raise ValueError(f"result must be a 2-D sweep, got loss of shape {result.loss.shape}")
+
+
+def plot_sweep_heatmap(result, ax=None, *, title=None, mark=None, vmin=-12, vmax=2):
+    """``log10`` of the final loss on a 2-D sweep (first axis horizontal, on a log
+    scale); diverged runs in light grey; the best configuration marked with a star and
+    ``mark`` (e.g. the defaults, ``{"lr": 1e-3, "beta2": 0.999}``) with a circle."""
+    _check_result(result)
+    if mark is not None and (not isinstance(mark, dict) or set(mark) != set(result.axes)):
+        raise ValueError(f"mark must be a dict with keys {list(result.axes)}, got {mark!r}")
+    ax = ax if ax is not None else plt.figure().add_subplot()
+    (xname, xs), (yname, ys) = result.axes.items()
+    with np.errstate(divide="ignore"):
+        z = np.log10(np.maximum(result.loss, 1e-300)).T
+    z = np.where(np.isinf(z) & (z > 0), np.nan, np.clip(z, vmin, vmax))
+    cmap = plt.get_cmap("viridis").with_extremes(bad=DIVERGED_COLOR)
+    rows = np.arange(len(ys))
+    image = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5,
+                          np.ma.masked_invalid(z), cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(image, ax=ax, label=r"$\log_{10}(f(\theta_T) - f^*)$")
+    ticks = np.arange(0, len(xs), max(1, len(xs) // 6))
+    ax.set_xticks(ticks, [f"{xs[i]:.0e}" for i in ticks], rotation=45)
+    ax.set_yticks(rows, [f"{y:g}" for y in ys])
+    best = np.unravel_index(np.argmin(result.loss), result.loss.shape)
+    ax.plot(best[0], best[1], "*", color="white", markeredgecolor="black", markersize=14,
+            label="best")
+    if mark is not None:
+        mx = int(np.argmin(np.abs(np.log(xs) - np.log(mark[xname]))))
+        my = int(np.argmin(np.abs(ys - mark[yname])))
+        ax.plot(mx, my, "o", markerfacecolor="none", markeredgecolor="red", markersize=11,
+                markeredgewidth=2, label="defaults")
+    if np.isinf(result.loss).any():
+        ax.fill_between([], [], color=DIVERGED_COLOR, label="diverged")
+    ax.set(xlabel=_LABELS.get(xname, xname), ylabel=_LABELS.get(yname, yname),
+           title=title or f"Final loss after {result.steps} steps")
+    ax.grid(False)
+    ax.legend(loc="lower left", fontsize="small")
+    return ax
+
+
+def plot_lr_slices(lrs, curves: dict, ax=None, *, title=None, factor=10.0, floor=0.0):
+    """Final loss against the learning rate, one line per label, each with its
+    good range (``good_range``) shaded; diverged runs as crosses at the top."""
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"curves must be a non-empty dict of label -> losses, got {curves!r:.80}")
+    lrs = np.asarray(lrs, dtype=float)
+    ax = ax if ax is not None else plt.figure().add_subplot()
+    finite = np.concatenate([np.asarray(c)[np.isfinite(c)] for c in curves.values()])
+    top = 10 * max(float(finite.max()), 1.0) if finite.size else 10.0
+    for i, (label, losses) in enumerate(curves.items()):
+        losses = np.asarray(losses, dtype=float)
+        color = _color(label.split(" ")[0], i)
+        ok = np.isfinite(losses)
+        ax.loglog(lrs[ok], np.maximum(losses[ok], 1e-300), "o-", color=color, markersize=3,
+                  label=label)
+        if (~ok).any():
+            ax.plot(lrs[~ok], np.full((~ok).sum(), top), "x", color=color)
+        good = good_range(lrs, losses, factor=factor, floor=floor)
+        ax.axvspan(good.low, good.high, color=color, alpha=0.15)
+    ax.set(xlabel=_LABELS["lr"], ylabel=r"$f(\theta_T) - f^*$",
+           title=title or "Final loss against the learning rate")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def draw_sensitivity(fig, problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8,
+                     momentum=0.9):
+    """The explorer's figure: a live lr × β2 sweep of Adam (left) and, right, the
+    final loss against lr for Adam (β2 = 0.999) and SGD with ``momentum``."""
+    problems = default_problems()
+    if problem not in problems:
+        raise ValueError(f"problem must be one of {list(problems)}, got {problem!r}")
+    objective, theta0 = problems[problem]
+    lrs = log_grid(1e-4, 10.0, 5)
+    betas2 = np.array([0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999])
+    adam = sweep(lambda **h: Adam(beta1=beta1, eps=eps, **h), objective, theta0, steps,
+                 lr=lrs, beta2=betas2)
+    sgd = sweep(lambda **h: SGD(momentum=momentum, **h), objective, theta0, steps, lr=lrs)
+    left, right = fig.subplots(1, 2)
+    plot_sweep_heatmap(adam, left, mark={"lr": 1e-3, "beta2": 0.999},
+                       title=f"Adam on {problem}, $\\beta_1$={beta1:g}, $\\epsilon$={eps:.0e}")
+    floor = 1e-6 * float(objective.value(theta0))
+    plot_lr_slices(lrs, {"Adam (β2 = 0.999)": adam.at(beta2=0.999),
+                         f"Momentum (μ = {momentum:g})": sgd.loss},
+                   right, floor=floor, title=f"{problem}: final loss after {steps} steps")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,1 @@
+"""Objectives, datasets, gradient oracles and the run loops (NumPy and ``adamref.optim``)."""
