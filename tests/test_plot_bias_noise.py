@@ -111,5 +111,5 @@ def test_noise_summary_plots():
     assert labelled(ax) and ax.get_ylim()[1] > 1
     with pytest.raises(ValueError, match=r"fractions\['Adam'\] must have a last axis of length 3"):
         plot_basin_fractions(lrs, {"Adam": np.array([0.1, 0.5])})
-    with pytest.raises(TypeError, match=r"summaries must be a non-empty dict"):
+    with pytest.raises(ValueError, match=r"summaries must be a non-empty dict"):
         plot_lr_sensitivity(lrs, {})

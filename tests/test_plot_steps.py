@@ -75,7 +75,7 @@ def test_plot_functions_draw_labelled_axes():
      r"path must have shape \(T \+ 1, 2\)"),
     (lambda: plot_steps.plot_step_vs_scale([1.0, 2.0], {"a": [1.0]}), ValueError,
      r"curves\['a'\] has shape"),
-    (lambda: plot_steps.plot_step_vs_scale([1.0], {}), TypeError,
+    (lambda: plot_steps.plot_step_vs_scale([1.0], {}), ValueError,
      "curves must be a non-empty dict"),
     (lambda: plot_frameworks.plot_step_curves({"a": np.zeros((2, 2))}), ValueError,
      r"curves\['a'\] must be 1-D"),

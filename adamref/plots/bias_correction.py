@@ -9,18 +9,15 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from adamref.lab import bias_correction as bias
 from adamref.problems.datasets import _count
+from adamref.plots.style import axes_or_new
 
 _CORRECTION_COLORS = {True: "tab:green", False: "tab:red"}
-
-
-def _ax(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
 
 
 def plot_second_moment_bias(beta2s, ratio_mean, ratio_sem, ax=None):
     """Measured mean of ``v_t / E[g²]`` (points, ±2 standard errors) against
     ``1 − β2^t`` (dashed), one colour per β2, log-scaled step axis."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     beta2s = np.atleast_1d(np.asarray(beta2s, dtype=float))
     ratio_mean, ratio_sem = np.atleast_2d(ratio_mean), np.atleast_2d(ratio_sem)
     if ratio_mean.shape != ratio_sem.shape or ratio_mean.shape[0] != beta2s.size:
@@ -43,7 +40,7 @@ def plot_second_moment_bias(beta2s, ratio_mean, ratio_sem, ax=None):
 def plot_step_inflation(beta1, beta2s, steps, ax=None):
     """``(1 − β1^t)/√(1 − β2^t)``: the uncorrected step over the corrected one."""
     t = np.arange(1, _count("steps", steps) + 1)
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     for i, b2 in enumerate(np.atleast_1d(beta2s)):
         ax.plot(t, bias.step_inflation(beta1, b2, t), color=f"C{i}",
                 label=fr"$\beta_2$ = {b2:g}")

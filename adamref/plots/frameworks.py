@@ -12,19 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.plots.style import COLORS
 from adamref.lab.per_parameter_steps import step_vs_gradient_scale
 from adamref.plots.per_parameter_steps import plot_step_vs_scale
-
-
-def _axes(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
-
-
-def _series(name, mapping):
-    if not isinstance(mapping, dict) or not mapping:
-        raise TypeError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
-    return {str(k): np.asarray(v, dtype=float) for k, v in mapping.items()}
+from adamref.plots.style import axes_or_new, label_color, series
 
 
 def draw_epsilon_forms(fig, eps=1e-8, eps_hat=1e-7, t=1):
@@ -49,14 +39,14 @@ def draw_epsilon_forms(fig, eps=1e-8, eps_hat=1e-7, t=1):
 def plot_step_curves(curves, ax=None, *, title=None, styles=None,
                      ylabel=r"step size $|\Delta\theta| / \alpha$"):
     """One line per label of ``|Δθ_t|/α`` against the step ``t`` (log y)."""
-    curves = _series("curves", curves)
-    ax = _axes(ax)
+    curves = series("curves", curves)
+    ax = axes_or_new(ax)
     styles = styles or {}
     for i, (label, values) in enumerate(curves.items()):
         if values.ndim != 1:
             raise ValueError(f"curves[{label!r}] must be 1-D, got shape {values.shape}")
         ax.semilogy(np.arange(1, values.size + 1), values, styles.get(label, "-"),
-                    color=COLORS.get(label, f"C{i}"), label=label)
+                    color=label_color(label, i), label=label)
     ax.set(xlabel="step $t$", ylabel=ylabel, title=title or "Step size per step")
     ax.legend(loc="best", fontsize="small")
     return ax
@@ -66,14 +56,14 @@ def plot_decay_paths(paths, fixed_points, ax=None, *, title=None):
     """Mean paths ``θ_t`` (shape ``(T + 1, dim)``) of several decay variants, one
     colour per variant and one line style per coordinate, with their predicted rest
     points as dotted horizontal lines."""
-    paths = _series("paths", paths)
-    fixed_points = _series("fixed_points", fixed_points)
-    ax = _axes(ax)
+    paths = series("paths", paths)
+    fixed_points = series("fixed_points", fixed_points)
+    ax = axes_or_new(ax)
     line_styles = ["-", "--", "-.", ":"]
     for i, (label, path) in enumerate(paths.items()):
         if path.ndim != 2:
             raise ValueError(f"paths[{label!r}] must have shape (T + 1, dim), got {path.shape}")
-        color = COLORS.get(label, f"C{i}")
+        color = label_color(label, i)
         for j in range(path.shape[1]):
             ax.plot(path[:, j], line_styles[j % 4], color=color,
                     label=f"{label}, coordinate {j + 1}")

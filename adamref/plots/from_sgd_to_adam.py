@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab.from_sgd_to_adam import lineage_paths, lineage_problem
-from adamref.plots.style import plot_contours, plot_loss_curves
+from adamref.plots.style import checked_mapping, plot_contours, plot_loss_curves
 
 
 #: The loss axis stops here: a run that reaches the exact minimum of a quadratic
@@ -19,8 +19,7 @@ def draw_paths(fig, objective, paths, *, bounds=None, title=""):
     returns the two axes.  ``bounds`` frames the contour plot (default: the paths)."""
     if not hasattr(fig, "add_subplot"):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    if not isinstance(paths, dict) or not paths:
-        raise ValueError(f"paths must be a non-empty dict of trajectories, got {paths!r:.60}")
+    checked_mapping("paths", paths)
     if not isinstance(title, str):
         raise TypeError(f"title must be a string, got {title!r}")
     left, right = fig.subplots(1, 2)

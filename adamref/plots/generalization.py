@@ -9,38 +9,18 @@ import numpy as np
 from adamref.optim import Adam
 from adamref.lab import generalization
 from adamref.optim import validation as check
-from adamref.plots.style import COLORS
-
-
-def _ax(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
-
-
-#: Colours of the labels these chapters add to ``plotting.COLORS``.
-EXTRA_COLORS = {"GD": "tab:gray", "AdaGrad": "tab:olive", "Adam + L2": "tab:brown"}
-
-
-def _color(label, index):
-    """The book's colour for a label; "AdamW (λ = 1)" gets the colour of "AdamW"."""
-    key = str(label).split(" (")[0]
-    return {**COLORS, **EXTRA_COLORS}.get(key, f"C{index}")
-
-
-def _series(name, mapping):
-    if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
-    return {label: np.asarray(values, dtype=float) for label, values in mapping.items()}
+from adamref.plots.style import axes_or_new, checked_mapping, label_color, series
 
 
 def plot_test_errors(errors: dict, negative_fraction, ax=None, *, title=None):
     """One column of dots per method (one dot per data draw) with the mean as a
     bar, and the fraction of negative test labels as a dashed line."""
-    errors = _series("errors", errors)
-    ax = _ax(ax)
+    errors = series("errors", errors)
+    ax = axes_or_new(ax)
     rng = np.random.default_rng(0)          # fixed horizontal jitter
     for i, (label, e) in enumerate(errors.items()):
-        ax.bar(i, e.mean(), color=_color(label, i), alpha=0.35, width=0.6)
-        ax.plot(i + rng.uniform(-0.15, 0.15, e.size), e, "o", color=_color(label, i),
+        ax.bar(i, e.mean(), color=label_color(label, i), alpha=0.35, width=0.6)
+        ax.plot(i + rng.uniform(-0.15, 0.15, e.size), e, "o", color=label_color(label, i),
                 markersize=4)
     ax.axhline(float(np.mean(negative_fraction)), color="k", linestyle="--",
                label="fraction of negative test labels")
@@ -52,14 +32,14 @@ def plot_test_errors(errors: dict, negative_fraction, ax=None, *, title=None):
 
 def plot_weights(weights: dict, ax=None, *, coordinates=23, title=None):
     """The first ``coordinates`` entries of each (normalized) weight vector."""
-    weights = _series("weights", weights)
+    weights = series("weights", weights)
     coordinates = int(coordinates)
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     width = 0.8 / len(weights)
     for i, (label, w) in enumerate(weights.items()):
         w = w[:coordinates] / np.max(np.abs(w))
         ax.bar(np.arange(w.size) + (i - (len(weights) - 1) / 2) * width, w, width=width,
-               color=_color(label, i), label=label)
+               color=label_color(label, i), label=label)
     ax.set(xlabel="feature index (0: label feature, 1–2: constants, 3+: own features)",
            ylabel="weight / max |weight|", title=title or "Learned weights (first draw)")
     ax.legend(loc="upper right")
@@ -69,12 +49,10 @@ def plot_weights(weights: dict, ax=None, *, coordinates=23, title=None):
 def plot_train_test(curves: dict, ax=None, *, title=None, log=True):
     """Train (dashed) and test (solid) MSE against the step, one colour per label;
     ``curves`` maps a label to a pair ``(train, test)`` of 1-D arrays."""
-    if not isinstance(curves, dict) or not curves:
-        raise ValueError(f"curves must be a non-empty dict of label -> (train, test), "
-                         f"got {curves!r:.80}")
-    ax = _ax(ax)
+    checked_mapping("curves", curves)
+    ax = axes_or_new(ax)
     for i, (label, (train, test)) in enumerate(curves.items()):
-        color = _color(label, i)
+        color = label_color(label, i)
         ax.plot(np.asarray(train), "--", color=color, linewidth=1)
         ax.plot(np.asarray(test), "-", color=color, label=label)
     if log:
@@ -108,7 +86,7 @@ def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000
     ax_fit.plot(grid, generalization.target(grid), "k-", label="true sin(3x)")
     ax_fit.plot(x_train, data.targets["train"][0], "ko", markersize=4, label="training data")
     for i, label in enumerate(["Adam", name]):
-        ax_fit.plot(grid, basis @ curves.w[0, i], color=_color(label, i), label=label)
+        ax_fit.plot(grid, basis @ curves.w[0, i], color=label_color(label, i), label=label)
     ax_fit.set(ylim=(-2.5, 2.5), xlabel="$x$", ylabel="$y$",
                title=f"Fitted functions after {steps} steps")
     ax_fit.legend(loc="lower right", fontsize="small")

@@ -7,6 +7,7 @@ import numpy as np
 
 from adamref.lab.moments import (gradient_stream, moment_history, predicted_mean_abs_step,
                                  shifted_mean)
+from adamref.plots.style import checked_mapping
 
 #: The explorer's stream: the mean of g jumps from ``before`` to ``after`` halfway.
 STREAM = {"steps": 4000, "shift_at": 2000, "before": 1.0, "after": 0.25}
@@ -59,8 +60,7 @@ def plot_snr_steps(results, ax):
     """Measured mean |Δθ|/α (markers) and mean signed step (crosses) against the
     SNR, with the folded-normal prediction (lines) and the identity (dotted).
     ``results`` maps β1 to an ``adamref.ema.snr_step_sizes`` result."""
-    if not isinstance(results, dict) or not results:
-        raise ValueError(f"results must be a non-empty dict {{beta1: result}}, got {results!r:.60}")
+    checked_mapping("results", results)
     ax.plot([0, 1], [0, 1], ":", color="0.4", label="step = SNR")
     for i, (beta1, r) in enumerate(results.items()):
         color = f"C{i}"

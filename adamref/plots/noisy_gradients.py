@@ -9,30 +9,16 @@ import numpy as np
 
 from adamref.lab import noisy_gradients as nz
 from adamref.problems.datasets import gradient_oracle
-from adamref.plots.style import COLORS
-
-
-def _ax(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
-
-
-def _series(name, series, length):
-    if not isinstance(series, dict) or not series:
-        raise TypeError(f"{name} must be a non-empty dict {{optimizer: array}}, got {series!r:.60}")
-    for key, value in series.items():
-        if np.shape(value)[-1:] != (length,):
-            raise ValueError(f"{name}[{key!r}] must have a last axis of length {length}, "
-                             f"got shape {np.shape(value)}")
-    return series
+from adamref.plots.style import COLORS, axes_or_new, series
 
 
 def plot_lr_sensitivity(lrs, summaries, ax=None, *, title="Final loss against learning rate"):
     """Median final excess loss against α (log–log), with the 10–90 % band over
     seeds; ``summaries[name] = (median, low, high)``, each of length ``len(lrs)``.
     Diverged configurations (inf) are left out of the line."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     lrs = np.asarray(lrs, dtype=float)
-    _series("summaries", {k: np.asarray(v) for k, v in summaries.items()}, lrs.size)
+    series("summaries", {k: np.asarray(v) for k, v in summaries.items()}, lrs.size)
     for name, (median, low, high) in summaries.items():
         color = COLORS.get(name)
         ok = np.isfinite(median)
@@ -49,9 +35,9 @@ def plot_best_vs_noise(levels, best, ax=None, *, xlabel="noise level", title=Non
                        xscale="log"):
     """Each optimizer's final excess loss at its own best α against the noise level;
     ``best[name] = (median, low, high)`` over the levels (error bars: 10–90 %)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     levels = np.asarray(levels, dtype=float)
-    _series("best", {k: np.asarray(v) for k, v in best.items()}, levels.size)
+    series("best", {k: np.asarray(v) for k, v in best.items()}, levels.size)
     offsets = np.linspace(-0.06, 0.06, len(best))
     for offset, (name, (median, low, high)) in zip(offsets, best.items()):
         x = levels * 10**offset if xscale == "log" else levels + offset
@@ -68,9 +54,9 @@ def plot_basin_fractions(lrs, fractions, ax=None, *, baseline=None,
                          title="Runs that end in the global minimum's basin"):
     """Fraction of starts ending in the global basin against α, one line per
     optimizer; ``baseline``: the fraction that *started* there (dotted line)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     lrs = np.asarray(lrs, dtype=float)
-    _series("fractions", {k: np.asarray(v) for k, v in fractions.items()}, lrs.size)
+    series("fractions", {k: np.asarray(v) for k, v in fractions.items()}, lrs.size)
     for name, frac in fractions.items():
         ax.plot(lrs, frac, "o-", color=COLORS.get(name), label=name, markersize=4)
     if baseline is not None:

@@ -8,35 +8,15 @@ import numpy as np
 
 from adamref.lab import non_convergence as online
 from adamref.optim import validation as check
-from adamref.plots.style import COLORS
-
-
-def _ax(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
-
-
-#: Colours of the labels these chapters add to ``plotting.COLORS``.
-EXTRA_COLORS = {"GD": "tab:gray", "AdaGrad": "tab:olive", "Adam + L2": "tab:brown"}
-
-
-def _color(label, index):
-    """The book's colour for a label; "AdamW (λ = 1)" gets the colour of "AdamW"."""
-    key = str(label).split(" (")[0]
-    return {**COLORS, **EXTRA_COLORS}.get(key, f"C{index}")
-
-
-def _series(name, mapping):
-    if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
-    return {label: np.asarray(values, dtype=float) for label, values in mapping.items()}
+from adamref.plots.style import axes_or_new, label_color, series
 
 
 def plot_iterates(paths: dict, ax=None, *, title=None, optimum=-1.0):
     """``x_t`` against ``t`` (log time axis), one line per label."""
-    paths = _series("paths", paths)
-    ax = _ax(ax)
+    paths = series("paths", paths)
+    ax = axes_or_new(ax)
     for i, (label, x) in enumerate(paths.items()):
-        ax.plot(np.arange(1, x.size + 1), x, color=_color(label, i), label=label, linewidth=1)
+        ax.plot(np.arange(1, x.size + 1), x, color=label_color(label, i), label=label, linewidth=1)
     ax.axhline(optimum, color="k", linestyle=":", label=f"optimum x = {optimum:g}")
     ax.set_xscale("log")
     ax.set(xlabel="step $t$", ylabel="$x_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
@@ -46,11 +26,11 @@ def plot_iterates(paths: dict, ax=None, *, title=None, optimum=-1.0):
 
 def plot_average_regret(regrets: dict, ax=None, *, title=None):
     """``R_t/t`` against ``t`` on log-log axes, one line per label."""
-    regrets = _series("regrets", regrets)
-    ax = _ax(ax)
+    regrets = series("regrets", regrets)
+    ax = axes_or_new(ax)
     for i, (label, r) in enumerate(regrets.items()):
         t = np.arange(1, r.size + 1)
-        ax.loglog(t, np.maximum(r, 1e-6), color=_color(label, i), label=label)
+        ax.loglog(t, np.maximum(r, 1e-6), color=label_color(label, i), label=label)
     ax.set(xlabel="step $t$", ylabel="average regret $R_t/t$",
            title=title or "Average regret")
     ax.legend(loc="lower left")
@@ -77,10 +57,10 @@ def draw_online(fig, C=3.0, lr=0.1, steps=3000):
 
 def plot_effective_steps(steps: dict, ax=None, *, title=None):
     """Effective step ``α_t/(√v̂_t + ε)`` against ``t`` (log y)."""
-    steps = _series("steps", steps)
-    ax = _ax(ax)
+    steps = series("steps", steps)
+    ax = axes_or_new(ax)
     for i, (label, s) in enumerate(steps.items()):
-        ax.semilogy(np.arange(1, s.size + 1), s, color=_color(label, i), label=label,
+        ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label,
                     linewidth=1)
     ax.set(xlabel="step $t$", ylabel=r"$\alpha_t/(\sqrt{\hat v_t}+\epsilon)$",
            title=title or "Effective step size")

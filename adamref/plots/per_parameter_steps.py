@@ -14,20 +14,10 @@ import numpy as np
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
 from adamref.optim.baselines import SGD
-from adamref.plots.style import COLORS
 from adamref.problems.runs import trajectory
 from adamref.lab.per_parameter_steps import (badly_scaled_quadratic, spike_step,
                                              step_vs_gradient_scale)
-
-
-def _axes(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
-
-
-def _series(name, mapping):
-    if not isinstance(mapping, dict) or not mapping:
-        raise TypeError(f"{name} must be a non-empty dict of label -> array, got {mapping!r:.80}")
-    return {str(k): np.asarray(v, dtype=float) for k, v in mapping.items()}
+from adamref.plots.style import axes_or_new, label_color, series
 
 
 def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, title=None):
@@ -39,7 +29,7 @@ def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, ti
         raise ValueError(f"means, mean_steps and max_steps must be 1-D arrays of one length, "
                          f"got shapes {means.shape}, {mean_steps.shape}, {max_steps.shape}")
     noise = check.hyperparameter("noise", noise, low=0.0)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     grid = np.linspace(0, means.max(), 200)
     ax.plot(grid, grid / np.sqrt(grid**2 + noise**2), "k--", lw=1,
             label=r"$|\mu|/\sqrt{\mu^2+\sigma^2}$")
@@ -61,7 +51,7 @@ def plot_spike_steps(t, measured, ax=None, *, beta1=0.9, beta2=0.999, title=None
     if t.shape != measured.shape or t.ndim != 1:
         raise ValueError(f"t and measured must be 1-D arrays of one length, "
                          f"got shapes {t.shape} and {measured.shape}")
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     grid = np.unique(np.geomspace(1, max(int(t.max()), 2), 300).astype(int))
     ax.semilogx(grid, spike_step(grid, beta1, beta2), "k--", lw=1, label="closed form")
     ax.semilogx(t, measured, "o", color="tab:red", label="measured (adamref.Adam)")
@@ -85,7 +75,7 @@ def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, tit
     if path.ndim != 2 or path.shape[1] != curvatures.size:
         raise ValueError(f"path must have shape (T + 1, {curvatures.size}), got {path.shape}")
     minimum = np.zeros(curvatures.size) if minimum is None else np.asarray(minimum, dtype=float)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     colors = plt.cm.viridis(np.linspace(0, 0.9, curvatures.size))
     distance = np.maximum(np.abs(path - minimum), floor)
     for i, c in enumerate(curvatures):
@@ -119,14 +109,14 @@ def draw_per_coordinate_progress(fig, lr=0.01, eps=1e-8, beta1=0.9, beta2=0.999,
 def plot_step_vs_scale(scales, curves, ax=None, *, title=None, styles=None):
     """``|Δθ|/α`` against the gradient scale on log–log axes, one line per label."""
     scales = np.asarray(scales, dtype=float)
-    curves = _series("curves", curves)
-    ax = _axes(ax)
+    curves = series("curves", curves)
+    ax = axes_or_new(ax)
     styles = styles or {}
     for i, (label, values) in enumerate(curves.items()):
         if values.shape != scales.shape:
             raise ValueError(f"curves[{label!r}] has shape {values.shape}, "
                              f"scales has shape {scales.shape}")
-        ax.loglog(scales, values, styles.get(label, "-"), color=COLORS.get(label, f"C{i}"),
+        ax.loglog(scales, values, styles.get(label, "-"), color=label_color(label, i),
                   label=label)
     ax.set(xlabel="gradient scale $|g|$", ylabel=r"step size $|\Delta\theta| / \alpha$",
            title=title or "Step size against gradient scale")

@@ -8,10 +8,7 @@ import numpy as np
 
 from adamref.lab import seed_regression as sr
 from adamref.optim import validation as check
-
-
-def _axes(ax):
-    return ax if ax is not None else plt.figure().add_subplot()
+from adamref.plots.style import axes_or_new
 
 
 def plot_training_loss(loss, ax=None, *, label=None, log=False,
@@ -20,7 +17,7 @@ def plot_training_loss(loss, ax=None, *, label=None, log=False,
     loss = np.asarray(loss, dtype=float)
     if loss.ndim != 1 or loss.size == 0:
         raise ValueError(f"loss must be a non-empty 1-D sequence, got shape {loss.shape}")
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(np.arange(loss.size), loss, label=label)
     if log:
         ax.set_yscale("log")
@@ -32,7 +29,7 @@ def plot_kernel_path(history, w_ls, ax=None, *, label="Adam", true_slope=sr.TRUE
                      title="The weight, step by step"):
     """The kernel ``w`` after every step, with the true slope and the least-squares ``w``."""
     w = sr._history(history).trace["kernel"][:, 0, 0]
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(np.arange(w.size), w, label=label)
     ax.axhline(true_slope, color="k", linestyle=":", label=f"true slope {true_slope:g}")
     ax.axhline(w_ls, color="tab:green", linestyle="--", linewidth=1,
@@ -47,7 +44,7 @@ def plot_step_ratio(history, lr, ax=None, *, title=r"Step size relative to $\alp
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
     w = sr._history(history).trace["kernel"][:, 0, 0].astype(float)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(np.arange(1, w.size), np.abs(np.diff(w)) / lr)
     ax.set(title=title, xlabel="step $t$", ylabel=r"$|\Delta w_t| / \alpha$", ylim=(0, None))
     return ax
@@ -77,7 +74,7 @@ def plot_weight_per_epoch(runs: dict, w_ls, ax=None, *,
     with the least-squares weight."""
     if not runs:
         raise ValueError("runs must map at least one label to a History")
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     for label, history in runs.items():
         w = sr.kernel_per_epoch(history)[1:]
         ax.semilogx(np.arange(1, w.size + 1), w, label=label, linewidth=1.2)
@@ -95,7 +92,7 @@ def plot_final_vs_initial(w0, w_final, w_ls, ax=None, *, epochs=sr.EPOCHS,
     if w0.shape != w_final.shape or w0.ndim != 1 or w0.size == 0:
         raise ValueError(f"w0 and w_final must be 1-D of one length, got shapes "
                          f"{w0.shape} and {w_final.shape}")
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.plot(w0, w_final, "o", color="tab:red", label="one seed")
     ax.axhline(w_ls, color="tab:green", linestyle="--", linewidth=1,
                label=f"least squares {w_ls:.4f}")

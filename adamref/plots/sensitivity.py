@@ -10,8 +10,8 @@ from matplotlib.colors import ListedColormap
 
 from adamref.optim.adam import Adam
 from adamref.optim.baselines import SGD
-from adamref.plots.style import _color
 from adamref.lab.sensitivity import SweepResult, default_problems, good_range, log_grid, sweep
+from adamref.plots.style import checked_mapping, label_color
 
 #: Diverged runs: a light grey that neither end of viridis resembles.
 DIVERGED_COLOR = "0.82"
@@ -67,15 +67,14 @@ def plot_sweep_heatmap(result, ax=None, *, title=None, mark=None, vmin=-12, vmax
 def plot_lr_slices(lrs, curves: dict, ax=None, *, title=None, factor=10.0, floor=0.0):
     """Final loss against the learning rate, one line per label, each with its
     good range (``good_range``) shaded; diverged runs as crosses at the top."""
-    if not isinstance(curves, dict) or not curves:
-        raise ValueError(f"curves must be a non-empty dict of label -> losses, got {curves!r:.80}")
+    checked_mapping("curves", curves)
     lrs = np.asarray(lrs, dtype=float)
     ax = ax if ax is not None else plt.figure().add_subplot()
     finite = np.concatenate([np.asarray(c)[np.isfinite(c)] for c in curves.values()])
     top = 10 * max(float(finite.max()), 1.0) if finite.size else 10.0
     for i, (label, losses) in enumerate(curves.items()):
         losses = np.asarray(losses, dtype=float)
-        color = _color(label.split(" ")[0], i)
+        color = label_color(label.split(" ")[0], i)
         ok = np.isfinite(losses)
         ax.loglog(lrs[ok], np.maximum(losses[ok], 1e-300), "o-", color=color, markersize=3,
                   label=label)

@@ -31,11 +31,42 @@ def use_book_style() -> None:
 
 #: One colour per optimizer, the same in every chapter.
 COLORS = {"SGD": "tab:gray", "Momentum": "tab:blue", "RMSprop": "tab:green",
-          "Adam": "tab:red", "AMSGrad": "tab:purple", "AdamW": "tab:orange"}
+          "Adam": "tab:red", "AMSGrad": "tab:purple", "AdamW": "tab:orange",
+          "GD": "tab:gray", "AdaGrad": "tab:olive", "Adam + L2": "tab:brown"}
 
 
-def _color(label: str, index: int) -> str:
-    return COLORS.get(label, f"C{index}")
+def label_color(label, index: int) -> str:
+    """The book's colour for an optimizer's label (``"AdamW (λ = 1)"`` gets the
+    colour of ``"AdamW"``); other labels take matplotlib's ``C{index}``."""
+    return COLORS.get(str(label).split(" (")[0], f"C{index}")
+
+
+def axes_or_new(ax):
+    """``ax``, or the axes of a new figure when it is None."""
+    return ax if ax is not None else plt.figure().add_subplot()
+
+
+def checked_mapping(name: str, mapping) -> dict:
+    """A non-empty dict (label -> data), the argument every multi-series plot takes."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"{name} must be a non-empty dict of label -> array, "
+                        f"got {type(mapping).__name__} {mapping!r:.60}")
+    if not mapping:
+        raise ValueError(f"{name} must be a non-empty dict of label -> array, got {{}}")
+    return mapping
+
+
+def series(name: str, mapping, length: int | None = None) -> dict:
+    """``{str(label): float array}`` from a non-empty dict; with ``length``, each
+    array's last axis must have that length (one value per x)."""
+    out = {str(label): np.asarray(values, dtype=float)
+           for label, values in checked_mapping(name, mapping).items()}
+    if length is not None:
+        for label, values in out.items():
+            if values.shape[-1:] != (length,):
+                raise ValueError(f"{name}[{label!r}] must have a last axis of length {length}, "
+                                 f"got shape {values.shape}")
+    return out
 
 
 def plot_contours(objective, trajectories: dict, ax=None, *, bounds=None, levels=20,
@@ -59,7 +90,7 @@ def plot_contours(objective, trajectories: dict, ax=None, *, bounds=None, levels
                colors="0.75", linewidths=0.8)
     for i, (label, path) in enumerate(trajectories.items()):
         path = np.asarray(path)
-        ax.plot(path[:, 0], path[:, 1], ".-", color=_color(label, i), label=label,
+        ax.plot(path[:, 0], path[:, 1], ".-", color=label_color(label, i), label=label,
                 markersize=3, linewidth=1.2)
     ax.plot(*np.asarray(trajectories[next(iter(trajectories))])[0], "ko", label="start")
     ax.plot(*objective.minimum, "k*", markersize=12, label="minimum")
@@ -75,7 +106,7 @@ def plot_loss_curves(objective, trajectories: dict, ax=None, *, title=None):
     best = float(objective.value(np.asarray(objective.minimum, dtype=float)))
     for i, (label, path) in enumerate(trajectories.items()):
         gap = objective.value(np.asarray(path)) - best
-        ax.semilogy(np.arange(len(gap)), np.maximum(gap, 1e-300), color=_color(label, i),
+        ax.semilogy(np.arange(len(gap)), np.maximum(gap, 1e-300), color=label_color(label, i),
                     label=label)
     ax.set(xlabel="step $t$", ylabel=r"$f(\theta_t) - f(\theta^*)$",
            title=title or f"Loss on the {objective.name}")
