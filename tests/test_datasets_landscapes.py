@@ -84,7 +84,7 @@ def test_oracle_noise_may_differ_per_row_and_minibatches_are_unbiased():
     (lambda: make_least_squares(feature_scales=3), TypeError, r"feature_scales must be a pair"),
     (lambda: make_least_squares(seed=-1), ValueError, r"seed must be an integer >= 0, got -1"),
     (lambda: make_logistic(label_noise=0.7), ValueError, r"label_noise must be in \[0.0, 0.5\], got 0.7"),
-    (lambda: LeastSquares(np.zeros((3, 2)), np.zeros(4)), ValueError, r"X must have shape \(N, d\)"),
+    (lambda: LeastSquares(np.zeros((3, 2)), np.zeros(4)), ValueError, r"X must have shape \(\.\.\., N, d\)"),
     (lambda: LogisticRegression(np.zeros((2, 1)), np.array([0.0, 2.0])), ValueError,
      r"y must hold labels 0 and 1, got 2.0"),
     (lambda: make_least_squares(10, 3).loss(np.zeros(4)), ValueError,
