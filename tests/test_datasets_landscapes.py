@@ -141,8 +141,8 @@ def test_basin_is_the_minimum_between_the_neighbouring_maxima():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: Washboard(curvature=0.0), ValueError, r"curvature must be a positive number, got 0.0"),
-    (lambda: Washboard(height="1"), ValueError, r"height must be a positive number, got '1'"),
+    (lambda: Washboard(curvature=0.0), ValueError, r"curvature must be a finite number > 0, got 0.0"),
+    (lambda: Washboard(height="1"), TypeError, r"height must be a real number, got '1'"),
     (lambda: Washboard().value(np.zeros(3)), ValueError, r"theta must have shape \(..., 1\)"),
     (lambda: Washboard().basin(np.array([[11.0]])), ValueError,
      r"theta must lie in \[-10.0, 10.0\] to be assigned a basin, got 11.0"),
