@@ -33,7 +33,7 @@ def sin_2pi(x):
 
     ``np.sin``'s SIMD code paths differ in the last bit between machines, and a
     long run on the washboard amplifies that into different basins.  Reduce to
-    |s| ≤ 1/4 exactly (sin(2πx) has period 1 and sin(2π(±½ − r)) = sin(2πr)),
+    ``|s| ≤ 1/4`` exactly (sin(2πx) has period 1 and sin(2π(±½ − r)) = sin(2πr)),
     then sum the Taylor series to degree 23 (truncation below 1e-17).
     """
     x = np.asarray(x, dtype=np.float64)
