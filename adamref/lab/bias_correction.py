@@ -58,15 +58,15 @@ def second_moment_bias(beta2, steps, *, n_streams=1000, mean=0.0, std=1.0, seed=
     if second_moment == 0:
         raise ValueError("mean and std cannot both be 0 (E[g²] = 0), got mean=0.0, std=0.0")
     rng = np.random.default_rng(check.seed("seed", seed))
-    theta = np.zeros((beta2.size, n_streams))
     opt = Adam(lr=0.0, beta2=beta2[:, None])
-    ratio_mean = np.empty((beta2.size, steps))
-    ratio_sem = np.empty((beta2.size, steps))
-    for t in range(steps):
-        opt.step(theta, mean + std * rng.standard_normal(theta.shape))
-        ratio = opt.v / second_moment
-        ratio_mean[:, t] = ratio.mean(axis=1)
-        ratio_sem[:, t] = ratio.std(axis=1, ddof=1) / np.sqrt(n_streams)
+
+    def v_ratio(theta):                      # v is 0 before the first step
+        return np.zeros_like(theta) if opt.t == 0 else opt.v / second_moment
+
+    history = run(opt, lambda theta: mean + std * rng.standard_normal(theta.shape),
+                  np.zeros((beta2.size, n_streams)), steps, record=v_ratio).history[1:]
+    ratio_mean = np.moveaxis(history.mean(axis=2), 0, 1)           # (len(beta2), steps)
+    ratio_sem = np.moveaxis(history.std(axis=2, ddof=1), 0, 1) / np.sqrt(n_streams)
     return ratio_mean, ratio_sem
 
 
