@@ -120,7 +120,8 @@ def _checked_run_args(make_optimizer, problem, theta0, steps, divergence):
             check.positive_number("divergence", divergence))
 
 
-def sweep(make_optimizer, problem, theta0, steps, *, divergence=1e6, **grid) -> SweepResult:
+def sweep(make_optimizer, problem, theta0, steps, *, divergence=runs.DIVERGENCE_BOUND,
+          **grid) -> SweepResult:
     """Run every combination of the ``grid`` values in one broadcast run.
 
     ``sweep(lambda **h: Adam(**h), Rosenbrock(), [-1.2, 1], 1000,
@@ -142,7 +143,7 @@ def sweep(make_optimizer, problem, theta0, steps, *, divergence=1e6, **grid) -> 
 
 
 def sweep_loop(make_optimizer, problem, theta0, steps, configurations, *,
-               divergence=1e6) -> tuple[np.ndarray, float]:
+               divergence=runs.DIVERGENCE_BOUND) -> tuple[np.ndarray, float]:
     """The baseline: one optimizer per configuration, one after the other.
 
     ``configurations`` is a list of dicts of scalar hyperparameters; returns the

@@ -160,7 +160,9 @@ class LeastSquares(_LinearModelData):
 
     @property
     def best_loss(self):
-        return self.loss(self.optimum)
+        """``f(θ*)`` (a float; per data set for a stack)."""
+        value = self.loss(self.optimum)
+        return float(value) if value.ndim == 0 else value
 
     @property
     def condition_number(self):
