@@ -21,8 +21,7 @@ import argparse
 import numpy as np
 
 import adamref
-from adamref.problems.objectives import Rosenbrock
-from adamref.lab.per_parameter_steps import DiagonalQuadratic
+from adamref.problems import Quadratic, Rosenbrock
 from adamref.lab.sensitivity import grid_configurations, sweep, sweep_loop
 
 GRID = {"lr": np.geomspace(1e-4, 1.0, 16),
@@ -37,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     problems = [("Rosenbrock (d = 2)", Rosenbrock(), [-1.5, 2.0]),
                 (f"diagonal quadratic (d = {args.d})",
-                 DiagonalQuadratic(np.geomspace(1e-2, 1e2, args.d), minimum=np.ones(args.d)),
+                 Quadratic(np.geomspace(1e-2, 1e2, args.d), minimum=np.ones(args.d)),
                  np.zeros(args.d))]
     configurations = int(np.prod([len(v) for v in GRID.values()]))
     print(f"{configurations} configurations of (lr, beta1, beta2) x {args.steps} Adam steps")

@@ -7,6 +7,8 @@ import adamref
 from adamref.lab import bias_correction as bias
 from adamref.lab import noisy_gradients as nz
 from adamref.problems.datasets import gradient_oracle, make_least_squares, make_logistic
+from adamref.problems.registry import LINEAGE, make_optimizer
+from adamref.problems.runs import grid
 
 # -- bias correction -------------------------------------------------------------------
 
@@ -114,36 +116,36 @@ def test_bias_functions_reject_bad_input(call, error, match):
 
 # -- noisy gradients -------------------------------------------------------------------
 
-def test_config_grid_lays_out_the_product_as_columns():
-    shape, cols = nz.config_grid(a=[1, 2], b=[10.0, 20.0, 30.0])
+def test_grid_lays_out_the_product_as_columns():
+    shape, cols = grid(a=[1, 2], b=[10.0, 20.0, 30.0])
     assert shape == (2, 3)
     assert cols["a"].shape == cols["b"].shape == (6, 1)
     np.testing.assert_array_equal(cols["a"][:, 0].reshape(shape)[:, 0], [1, 2])
     np.testing.assert_array_equal(cols["b"][:, 0].reshape(shape)[0], [10, 20, 30])
 
 
-@pytest.mark.parametrize("name", nz.OPTIMIZERS)
+@pytest.mark.parametrize("name", LINEAGE)
 def test_batched_run_equals_separate_runs(name):
     problem = make_least_squares(30, 3, seed=0)
     lrs = np.array([[1e-3], [1e-2], [1e-1]])
-    batch = nz.run_batch(nz.make_optimizer(name, lrs), problem.gradient, np.zeros((3, 3)), 50)
+    batch = nz.run_batch(make_optimizer(name, lrs), problem.gradient, np.zeros((3, 3)), 50)
     for k in range(3):
-        single = nz.run_batch(nz.make_optimizer(name, float(lrs[k, 0])), problem.gradient,
+        single = nz.run_batch(make_optimizer(name, float(lrs[k, 0])), problem.gradient,
                               np.zeros(3), 50)
         np.testing.assert_allclose(batch[k], single, rtol=1e-12, atol=1e-15)
 
 
 def test_make_optimizer_builds_the_documented_optimizers():
-    assert isinstance(nz.make_optimizer("SGD", 0.1), adamref.SGD)
-    assert nz.make_optimizer("Momentum", 0.1)._hyper["momentum"] == 0.9
-    assert isinstance(nz.make_optimizer("RMSprop", 0.1), adamref.RMSprop)
-    assert repr(nz.make_optimizer("Adam", 0.1)) == repr(adamref.Adam(lr=0.1))
+    assert isinstance(make_optimizer("SGD", 0.1), adamref.SGD)
+    assert make_optimizer("Momentum", 0.1)._hyper["momentum"] == 0.9
+    assert isinstance(make_optimizer("RMSprop", 0.1), adamref.RMSprop)
+    assert repr(make_optimizer("Adam", 0.1)) == repr(adamref.Adam(lr=0.1))
 
 
 def test_run_batch_marks_diverged_rows_and_records_history():
     problem = make_least_squares(30, 3, seed=0)
     lrs = np.array([[1e-2], [50.0]])                     # the second row diverges
-    final, history = nz.run_batch(nz.make_optimizer("SGD", lrs), problem.gradient,
+    final, history = nz.run_batch(make_optimizer("SGD", lrs), problem.gradient,
                                   np.zeros((2, 3)), 200, loss=problem.loss, record_every=50)
     assert np.all(np.isfinite(final[0])) and np.all(np.isnan(final[1]))
     assert history.shape == (5, 2)
@@ -179,7 +181,7 @@ def test_adam_noise_floor_grows_more_slowly_than_sgds():
     start = np.tile(problem.optimum, (2, 1))
     floors = {}
     for name in ("SGD", "Adam"):
-        _, history = nz.run_batch(nz.make_optimizer(name, 1e-2),
+        _, history = nz.run_batch(make_optimizer(name, 1e-2),
                                   gradient_oracle(problem, noise=sigmas, seed=0), start, 1500,
                                   loss=problem.excess_loss, record_every=10)
         floors[name] = history[50:].mean(axis=0)
@@ -188,17 +190,17 @@ def test_adam_noise_floor_grows_more_slowly_than_sgds():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: nz.make_optimizer("Adagrad", 0.1), ValueError,
-     r"name must be one of \('SGD', 'Momentum', 'RMSprop', 'Adam'\), got 'Adagrad'"),
-    (lambda: nz.make_optimizer("SGD", -1.0), ValueError, r"lr must be >= 0.0, got -1.0"),
-    (lambda: nz.config_grid(), ValueError, r"at least one axis"),
-    (lambda: nz.config_grid(lr=[]), ValueError, r"axis 'lr' must be a non-empty 1-D sequence"),
-    (lambda: nz.config_grid(lr=[["a"]]), ValueError, r"axis 'lr' must be a non-empty 1-D"),
-    (lambda: nz.run_batch(nz.make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), -1),
+    (lambda: make_optimizer("Adagrad", 0.1), ValueError,
+     r"name must be one of \['SGD', 'Momentum', .*\], got 'Adagrad'"),
+    (lambda: make_optimizer("SGD", -1.0), ValueError, r"lr must be >= 0.0, got -1.0"),
+    (lambda: grid(), ValueError, r"at least one hyperparameter axis"),
+    (lambda: grid(lr=[]), ValueError, r"grid\['lr'\] must be a non-empty 1-D array"),
+    (lambda: grid(lr=[["a"]]), ValueError, r"grid\['lr'\] must be a non-empty 1-D"),
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), -1),
      ValueError, r"steps must be an integer >= 1, got -1"),
-    (lambda: nz.run_batch(nz.make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), 2,
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), 2,
                           record_every=1), ValueError, r"record_every=1 needs a loss function"),
-    (lambda: nz.run_batch(nz.make_optimizer("SGD", 0.1), lambda t: t, ["a"], 2), ValueError,
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, ["a"], 2), ValueError,
      r"could not convert"),
     (lambda: nz.summarize([]), ValueError, r"losses must not be empty"),
     (lambda: nz.best_per_row(np.zeros((2, 3)), [1.0, 2.0]), ValueError,

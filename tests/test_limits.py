@@ -11,6 +11,7 @@ import pytest
 import adamref
 from adamref.lab import non_convergence as online
 from adamref.lab import generalization
+from adamref.problems import LeastSquares
 from adamref.plots import generalization as plot_generalization
 from adamref.plots import non_convergence as plot_non_convergence
 from adamref.plots import widgets
@@ -165,28 +166,31 @@ def test_sign_solution_interpolates_when_positives_dominate():
 
 def test_gradient_matches_finite_differences():
     data = generalization.make_wilson_data(n_train=6, n_test=2, draws=2, seed=0)
+    problem = LeastSquares(data.X_train, data.y_train)          # one data set per draw
     rng = np.random.default_rng(0)
     w = rng.standard_normal((2, data.dim))
     h, numeric = 1e-6, np.empty_like(w)
     for j in range(data.dim):
         e = np.zeros_like(w)
         e[:, j] = h
-        numeric[:, j] = (generalization.wilson_loss(w + e, data.X_train, data.y_train)
-                         - generalization.wilson_loss(w - e, data.X_train, data.y_train)) / (2 * h)
-    np.testing.assert_allclose(generalization.wilson_gradient(w, data.X_train, data.y_train), numeric,
-                               rtol=1e-6, atol=1e-8)
+        numeric[:, j] = (problem.loss(w + e) - problem.loss(w - e)) / (2 * h)
+    np.testing.assert_allclose(problem.gradient(w), numeric, rtol=1e-6, atol=1e-8)
+    for s in range(2):                                          # each draw on its own
+        one = LeastSquares(data.X_train[s], data.y_train[s])
+        np.testing.assert_allclose(one.loss(w[s]), problem.loss(w)[s], rtol=1e-12)
 
 
 def test_gd_finds_the_min_norm_solution_and_adaptive_methods_the_sign_vector():
     data = generalization.make_wilson_data(n_train=20, n_test=300, p=7 / 8, draws=3, seed=2)
     X, y = data.X_train, data.y_train
-    w_gd = generalization.train_wilson(adamref.SGD(lr=0.3), X, y, 1500)
-    w_mn = generalization.min_norm_solution(X, y)
+    problem = LeastSquares(X, y)
+    w_gd = generalization.train_wilson(adamref.SGD(lr=0.3), problem, 1500)
+    w_mn = problem.optimum
     np.testing.assert_allclose(w_gd, w_mn, atol=1e-8)
     np.testing.assert_array_equal(generalization.error_rate(w_gd, data.X_test, data.y_test), 0.0)
     negatives = np.mean(data.y_test < 0, axis=1)
     for opt in (adamref.Adam(lr=1e-3), adamref.RMSprop(lr=1e-3), adamref.AdaGrad(lr=0.05)):
-        w = generalization.train_wilson(opt, X, y, 1000)
+        w = generalization.train_wilson(opt, problem, 1000)
         assert np.all(generalization.cosine(w, generalization.sign_solution(X, y)) > 0.9999)
         np.testing.assert_array_equal(generalization.error_rate(w, data.X_test, data.y_test), negatives)
         assert generalization.error_rate(w, X, y).max() == 0
@@ -203,12 +207,13 @@ def test_error_rate_counts_a_zero_score_as_an_error():
     (lambda: generalization.make_wilson_data(p=1.5), ValueError, r"p must be in \[0.0, 1.0\], got 1.5"),
     (lambda: generalization.make_wilson_data(draws=True), TypeError, "draws must be an integer"),
     (lambda: generalization.make_wilson_data(seed="0"), TypeError, "seed must be an integer"),
-    (lambda: generalization.wilson_loss(np.zeros((1, 3)), np.zeros((1, 2, 4)), np.zeros((1, 2))), ValueError,
-     "need X"),
+    (lambda: generalization.error_rate(np.zeros((1, 3)), np.zeros((1, 2, 4)), np.zeros((1, 2))),
+     ValueError, "need X"),
     (lambda: generalization.cosine(np.zeros((1, 2)), np.ones((1, 2))), ValueError, "nonzero"),
-    (lambda: generalization.train_wilson(adamref.Adam(), np.zeros((2, 3)), np.zeros(2), 1), ValueError,
-     r"X must have shape \(draws, n, d\)"),
-    (lambda: generalization.train_wilson(adamref.Adam(), np.zeros((1, 2, 3)), np.zeros((1, 2)), -1),
+    (lambda: generalization.train_wilson(adamref.Adam(), LeastSquares(np.zeros((2, 3)), np.zeros(2)),
+                                         1), TypeError, r"problem must be a LeastSquares on draws"),
+    (lambda: generalization.train_wilson(adamref.Adam(), LeastSquares(np.zeros((1, 2, 3)),
+                                                                      np.zeros((1, 2))), -1),
      ValueError, "steps must be an integer >= 0"),
 ])
 def test_wilson_validation(call, error, message):
@@ -265,7 +270,7 @@ def test_adam_with_l2_converges_to_the_ridge_fixed_point_and_plain_adam_overfits
     (lambda: generalization.train_curves(adamref.Adam(), "data", 3), TypeError,
      "data must be a RegressionData"),
     (lambda: generalization.train_curves(adamref.Adam(), generalization.make_regression_data(draws=1), 3,
-                                      configs=[2]), ValueError, "configs must be a tuple"),
+                                      configs=[2]), TypeError, "configs must be a tuple"),
     (lambda: generalization.smoothness(None), TypeError, "data must be a RegressionData"),
 ])
 def test_overfitting_validation(call, error, message):

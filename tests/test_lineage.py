@@ -79,10 +79,10 @@ def test_lineage_paths_shape_and_common_noise():
     np.testing.assert_array_equal(paths["Adam"], again["Adam"])
 
 
-def test_guarded_gradient_freezes_diverged_rows():
-    grad = L.guarded(Quadratic().gradient, bound=10.0)
-    out = grad(np.array([[1.0, 1.0], [20.0, 1.0], [np.inf, 0.0]]))
-    np.testing.assert_array_equal(out, [[1.0, 50.0], [0.0, 0.0], [0.0, 0.0]])
+def test_tune_lr_scores_diverged_learning_rates_inf():
+    best = L.tune_lr("quadratic", np.array([1e-3, 1e-2, 0.5]), steps=60)
+    for label in ("SGD", "Momentum"):            # 0.5 > 2/100: these two diverge
+        assert np.isinf(best[label][1][2]) and np.isfinite(best[label][1][:2]).all()
 
 
 def test_step_measurements():
@@ -106,7 +106,8 @@ def test_step_measurements():
      ValueError, "noise must be >= 0"),
     (lambda: L.lineage_paths("quadratic", dict.fromkeys(L.LINEAGE, 0.1), noise=1.0, seed=0.5),
      TypeError, "seed must be an integer"),
-    (lambda: L.guarded(3.0), TypeError, "gradient must be callable"),
+    (lambda: L.ema_momentum_trajectory(3.0, np.zeros(2), 5, lr=0.1, beta1=0.5), TypeError,
+     "gradient must be callable"),
     (lambda: L.path_efficiency(np.zeros((5, 3)), 2), ValueError, r"path must have shape"),
     (lambda: L.path_efficiency(np.zeros((5, 2)), 5), ValueError, r"steps must be in \[1, 4\], got 5"),
     (lambda: L.coordinate_step_ratio(np.zeros((5, 2)), 1.5), TypeError, "steps must be an integer"),

@@ -8,7 +8,8 @@ import pytest
 from adamref.lab import moments as ema
 from adamref.plots import widgets
 from adamref.plots.from_sgd_to_adam import LOSS_FLOOR, draw_lineage, draw_paths
-from adamref.plots.moments import STREAM, draw_moments, plot_snr_steps
+from adamref.lab.moments import STREAM
+from adamref.plots.moments import draw_moments, plot_snr_steps
 
 
 def test_draw_lineage_draws_the_four_paths_and_their_losses():
@@ -56,7 +57,7 @@ def test_draw_moments_shows_adams_own_moments():
     axes = draw_moments(fig, beta1=0.9, beta2=0.99, noise=0.5, seed=1)
     m_line = axes[0].lines[1]
     grads, mean, second, h = (
-        __import__("adamref.plots.moments", fromlist=["x"]).moments_on_stream(0.9, 0.99, 0.5, 1))
+        __import__("adamref.lab.moments", fromlist=["x"]).moments_on_stream(0.9, 0.99, 0.5, 1))
     np.testing.assert_allclose(m_line.get_ydata(), ema.ema(grads, 0.9, bias_correction=True),
                                rtol=1e-10)
     assert len(grads) == STREAM["steps"]

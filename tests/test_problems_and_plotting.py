@@ -38,9 +38,9 @@ def test_condition_number():
     assert Quadratic((1.0, 100.0)).condition_number == 100.0
 
 
-@pytest.mark.parametrize("bad", [(1.0,), (1.0, -1.0), (0.0, 1.0)])
+@pytest.mark.parametrize("bad", [(1.0, -1.0), (0.0, 1.0), (1.0, np.inf)])
 def test_quadratic_rejects_bad_curvatures(bad):
-    with pytest.raises(ValueError, match="curvatures must be two positive numbers"):
+    with pytest.raises(ValueError, match="curvatures must be positive and finite"):
         Quadratic(bad)
 
 

@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 
 import adamref
+from adamref.problems import Quadratic
 from adamref.problems.runs import trajectory
-from adamref.lab.per_parameter_steps import (DiagonalQuadratic, badly_scaled_quadratic,
+from adamref.lab.per_parameter_steps import (badly_scaled_quadratic,
                                              sgd_steps_to_reach, sign_descent, spike_step,
                                              step_vs_gradient_scale, steps_along,
                                              steps_to_reach)
 
 
-class TestDiagonalQuadratic:
+class TestQuadraticInAnyDimension:
     def test_value_and_gradient_match_finite_differences(self):
-        bowl = DiagonalQuadratic([1e-3, 1.0, 1e3], minimum=[1.0, -2.0, 0.5], scale=2.0)
+        bowl = Quadratic([1e-3, 1.0, 1e3], minimum=[1.0, -2.0, 0.5], scale=2.0)
         theta = np.array([0.3, 0.7, -0.1])
         h = 1e-6
         fd = [(bowl.value(theta + h * e) - bowl.value(theta - h * e)) / (2 * h)
@@ -37,12 +38,12 @@ class TestDiagonalQuadratic:
         (dict(curvatures=[[1.0]]), ValueError, "curvatures must be a non-empty 1-D"),
         (dict(curvatures=["a"]), TypeError, "curvatures must be an array of real"),
         (dict(curvatures=[1.0, 2.0], minimum=[0.0]), ValueError, "minimum must be 2"),
-        (dict(curvatures=[1.0], scale=0.0), ValueError, "scale must be a positive"),
+        (dict(curvatures=[1.0], scale=0.0), ValueError, "scale must be a finite number > 0"),
         (dict(curvatures=[1.0], scale="x"), TypeError, "scale must be a real"),
     ])
     def test_rejects_bad_arguments(self, kwargs, error, message):
         with pytest.raises(error, match=message):
-            DiagonalQuadratic(**kwargs)
+            Quadratic(**kwargs)
 
     def test_rejects_bad_theta_and_factory_arguments(self):
         bowl = badly_scaled_quadratic(dim=3)
@@ -128,7 +129,7 @@ class TestBadlyScaledProgress:
         assert np.abs(sgd[-1, 0]) > 0.99 and np.abs(sgd[-1, -1]) < 1e-10
 
     def test_loss_scale_is_eps_scale(self):
-        bowl, scaled = badly_scaled_quadratic(), DiagonalQuadratic(np.geomspace(1e-3, 1e3, 7),
+        bowl, scaled = badly_scaled_quadratic(), Quadratic(np.geomspace(1e-3, 1e3, 7),
                                                                     scale=1e-4)
         a = trajectory(adamref.Adam(lr=0.01, eps=1e-8), bowl.gradient, np.ones(7), 50)
         b = trajectory(adamref.Adam(lr=0.01, eps=1e-12), scaled.gradient, np.ones(7), 50)

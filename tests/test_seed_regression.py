@@ -49,7 +49,7 @@ def test_end_of_epoch_loss_and_distance_travelled():
 
 def test_train_offers_adam_and_sgd():
     _, adam, _, _ = sr.train(epochs=1)
-    model, sgd, _, _ = sr.train(epochs=1, optimizer="sgd", batch_size=100)
+    model, sgd, _, _ = sr.train(epochs=1, optimizer="SGD", batch_size=100)
     assert len(sgd.trace["batch_loss"]) == 1 and type(model.optimizer).__name__ == "SGD"
     assert not np.array_equal(adam.trace["kernel"][-1], sgd.trace["kernel"][-1])
 
@@ -61,8 +61,8 @@ def test_train_offers_adam_and_sgd():
     (lambda: sr.least_squares(np.zeros(3), np.zeros(4)), ValueError, "same length"),
     (lambda: sr.least_squares(np.zeros((3, 2)), np.zeros(3)), ValueError, r"x must have shape"),
     (lambda: sr.end_of_epoch_loss([1.0], np.zeros(3), np.zeros(3)), TypeError, "history must be"),
-    (lambda: sr.train(optimizer="rmsprop"), ValueError, "optimizer must be one of .*'rmsprop'"),
-    (lambda: sr.train(lr=0), ValueError, "lr must be a number > 0, got 0"),
+    (lambda: sr.train(optimizer="rmsprop"), ValueError, "name must be one of .*'rmsprop'"),
+    (lambda: sr.train(lr=0), ValueError, "lr must be a finite number > 0, got 0"),
     (lambda: plot_training_loss([]), ValueError, "loss must be a non-empty 1-D sequence"),
     (lambda: draw_seed_regression(plt.figure(), batch_size=0), ValueError,
      "batch_size must be an integer >= 1, got 0"),

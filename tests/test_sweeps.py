@@ -8,8 +8,8 @@ from adamref.optim import SGD, Adam
 from adamref.plots import widgets
 from adamref.plots.sensitivity import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
 from adamref.problems.objectives import Quadratic, Rosenbrock
-from adamref.lab.sensitivity import (LeastSquares, SweepResult, default_problems, good_range,
-                                     grid_configurations, log_grid, sweep, sweep_loop)
+from adamref.lab.sensitivity import (SweepResult, conditioned_least_squares, default_problems,
+                                     good_range, grid_configurations, log_grid, sweep, sweep_loop)
 
 ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))
 
@@ -32,30 +32,31 @@ def test_log_grid_rejects_bad_input(kwargs, error, match):
 
 
 def test_least_squares_gap_and_gradient_are_exact():
-    ls = LeastSquares(n_samples=50, n_features=4, scale_ratio=5.0, seed=1)
-    assert ls.value(ls.solution) == pytest.approx(0.0, abs=1e-15)
-    np.testing.assert_allclose(ls.gradient(ls.solution), 0.0, atol=1e-12)
+    ls = conditioned_least_squares(50, 4, scale_ratio=5.0, seed=1)
+    assert ls.excess_loss(ls.optimum) == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(ls.gradient(ls.optimum), 0.0, atol=1e-12)
     theta = np.random.default_rng(2).standard_normal((3, 4))
     # the gap equals the raw loss difference, and the gradient is its derivative
-    raw = lambda t: 0.5 * np.sum((ls.A @ t - ls.b) ** 2) / ls.n_samples  # noqa: E731
+    raw = lambda t: 0.5 * np.sum((ls.X @ t - ls.y) ** 2) / ls.n_samples  # noqa: E731
     for row in theta:
-        assert ls.value(row) == pytest.approx(raw(row) - raw(ls.solution), rel=1e-9)
+        assert ls.excess_loss(row) == pytest.approx(raw(row) - raw(ls.optimum), rel=1e-9)
         h, e = 1e-6, np.eye(4)
         numeric = [(raw(row + h * e[i]) - raw(row - h * e[i])) / (2 * h) for i in range(4)]
         np.testing.assert_allclose(ls.gradient(row), numeric, rtol=1e-6, atol=1e-8)
-    assert ls.value(theta).shape == (3,) and ls.gradient(theta).shape == (3, 4)
-    assert ls.condition_number > 1
+    assert ls.excess_loss(theta).shape == (3,) and ls.gradient(theta).shape == (3, 4)
+    # feature scales from 1 to 5: the condition number is about 5² = 25
+    assert 5 < ls.condition_number < 125
 
 
 def test_least_squares_validates():
     with pytest.raises(ValueError, match=r"n_features must be an integer >= 1, got 0"):
-        LeastSquares(n_features=0)
+        conditioned_least_squares(n_features=0)
     with pytest.raises(ValueError, match=r"scale_ratio must be a finite number > 0, got -1"):
-        LeastSquares(scale_ratio=-1)
-    with pytest.raises(TypeError, match=r"seed must be an integer, got 1.5"):
-        LeastSquares(seed=1.5)
+        conditioned_least_squares(scale_ratio=-1)
+    with pytest.raises(TypeError, match=r"seed must be an integer >= 0, got 1.5"):
+        conditioned_least_squares(seed=1.5)
     with pytest.raises(ValueError, match=r"theta must have shape \(\.\.\., 10\), got shape \(3,\)"):
-        LeastSquares().value(np.zeros(3))
+        conditioned_least_squares().excess_loss(np.zeros(3))
 
 
 def test_broadcast_sweep_equals_the_loop_bit_for_bit():
@@ -93,7 +94,7 @@ def test_sweep_result_slices_and_best():
     (dict(theta0=np.zeros((2, 2))), ValueError, r"theta0 must be a 1-D starting point, got shape \(2, 2\)"),
     (dict(lr=[[0.1]]), ValueError, r"grid\['lr'\] must be a non-empty 1-D array of numbers"),
     (dict(make_optimizer=3), TypeError, r"make_optimizer must be callable, got 3"),
-    (dict(problem="rosenbrock"), TypeError, r"problem must have value\(\) and gradient\(\)"),
+    (dict(problem="rosenbrock"), TypeError, r"problem must have excess_loss\(\) and gradient\(\)"),
 ])
 def test_sweep_rejects_bad_input(kwargs, error, match):
     args = dict(make_optimizer=Adam, problem=ROSEN[0], theta0=ROSEN[1], steps=10, lr=[0.1])

@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam, checked_hyperparameters
-from adamref.problems.datasets import _count, _seed, gradient_oracle, make_logistic
+from adamref.problems.datasets import gradient_oracle, make_logistic
+from adamref.problems.runs import grid, run
 
 #: The minibatch size of the chapter's runs: 10 steps make one epoch of 200 samples.
 BATCH_SIZE = 20
@@ -47,7 +49,7 @@ def second_moment_bias(beta2, steps, *, n_streams=1000, mean=0.0, std=1.0, seed=
     the mean over streams and its standard error.
     """
     beta2 = _vector("beta2", beta2, 0.0, 1.0, high_inclusive=False)
-    steps, n_streams = _count("steps", steps), _count("n_streams", n_streams, low=2)
+    steps, n_streams = check.integer("steps", steps, 1), check.integer("n_streams", n_streams, 2)
     mean = check.hyperparameter("mean", mean, low=-np.inf)
     std = check.hyperparameter("std", std, low=0.0)
     if not isinstance(mean, float) or not isinstance(std, float):
@@ -55,16 +57,16 @@ def second_moment_bias(beta2, steps, *, n_streams=1000, mean=0.0, std=1.0, seed=
     second_moment = mean**2 + std**2
     if second_moment == 0:
         raise ValueError("mean and std cannot both be 0 (E[g²] = 0), got mean=0.0, std=0.0")
-    rng = np.random.default_rng(_seed(seed))
-    theta = np.zeros((beta2.size, n_streams))
+    rng = np.random.default_rng(check.seed("seed", seed))
     opt = Adam(lr=0.0, beta2=beta2[:, None])
-    ratio_mean = np.empty((beta2.size, steps))
-    ratio_sem = np.empty((beta2.size, steps))
-    for t in range(steps):
-        opt.step(theta, mean + std * rng.standard_normal(theta.shape))
-        ratio = opt.v / second_moment
-        ratio_mean[:, t] = ratio.mean(axis=1)
-        ratio_sem[:, t] = ratio.std(axis=1, ddof=1) / np.sqrt(n_streams)
+
+    def v_ratio(theta):                      # v is 0 before the first step
+        return np.zeros_like(theta) if opt.t == 0 else opt.v / second_moment
+
+    history = run(opt, lambda theta: mean + std * rng.standard_normal(theta.shape),
+                  np.zeros((beta2.size, n_streams)), steps, record=v_ratio).history[1:]
+    ratio_mean = np.moveaxis(history.mean(axis=2), 0, 1)           # (len(beta2), steps)
+    ratio_sem = np.moveaxis(history.std(axis=2, ddof=1), 0, 1) / np.sqrt(n_streams)
     return ratio_mean, ratio_sem
 
 
@@ -100,8 +102,7 @@ def _grid_problem(problem):
 
 def _record(record, steps):
     record = tuple(record)
-    if not record or any(isinstance(r, bool) or not isinstance(r, (int, np.integer))
-                         or not 1 <= r <= steps for r in record):
+    if not record or any(check.integer("record[i]", r, 1) > steps for r in record):
         raise ValueError(f"record must list step counts in [1, steps={steps}], got {record!r}")
     return record
 
@@ -121,21 +122,15 @@ def adam_grid(problem, lrs, beta2s, beta1s=(0.9,), *, steps, record, bias_correc
     lrs = _vector("lrs", lrs, 0.0, np.inf)
     beta2s = _vector("beta2s", beta2s, 0.0, 1.0, high_inclusive=False)
     beta1s = _vector("beta1s", beta1s, 0.0, 1.0, high_inclusive=False)
-    steps = _count("steps", steps)
+    steps = check.integer("steps", steps, 1)
     record = _record(record, steps)
-    b1, b2, lr = np.meshgrid(beta1s, beta2s, lrs, indexing="ij")
-    shape = b1.shape
-    opt = Adam(lr=lr.reshape(-1, 1), beta1=b1.reshape(-1, 1), beta2=b2.reshape(-1, 1),
-               bias_correction=check.flag("bias_correction", bias_correction))
+    shape, columns = grid(beta1=beta1s, beta2=beta2s, lr=lrs)
+    opt = Adam(**columns, bias_correction=check.flag("bias_correction", bias_correction))
     oracle = gradient_oracle(problem, batch_size=batch_size, seed=seed)
-    theta = np.zeros((b1.size, problem.n_features))
-    out = {}
-    with np.errstate(over="ignore"):
-        for t in range(1, steps + 1):
-            opt.step(theta, oracle(theta))
-            if t in record:
-                out[t] = problem.loss(theta).reshape(shape)
-    return out
+    every = math.gcd(*record)                    # the loss only where it is asked for
+    result = run(opt, oracle, np.zeros((columns["lr"].shape[0], problem.n_features)), steps,
+                 record=problem.loss, every=every)
+    return {t: result.history[t // every].reshape(shape) for t in record}
 
 
 def adam_run(problem, lr=1e-3, beta1=0.9, beta2=0.999, *, bias_correction=True, steps=1000,
@@ -147,17 +142,9 @@ def adam_run(problem, lr=1e-3, beta1=0.9, beta2=0.999, *, bias_correction=True, 
     lr, beta1, beta2, _ = checked_hyperparameters(lr, beta1, beta2, 1e-8)
     if lr == 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    steps = _count("steps", steps)
+    steps = check.integer("steps", steps, 1)
     opt = Adam(lr=lr, beta1=beta1, beta2=beta2,
                bias_correction=check.flag("bias_correction", bias_correction))
     oracle = gradient_oracle(problem, batch_size=batch_size, seed=seed)
-    theta = np.zeros(problem.n_features)
-    losses = np.empty(steps + 1)
-    step_ratio = np.empty(steps)
-    losses[0] = problem.loss(theta)
-    for t in range(steps):
-        before = theta.copy()
-        opt.step(theta, oracle(theta))
-        step_ratio[t] = np.mean(np.abs(theta - before)) / lr
-        losses[t + 1] = problem.loss(theta)
-    return losses, step_ratio
+    path = run(opt, oracle, np.zeros(problem.n_features), steps, record=np.copy).history
+    return problem.loss(path), np.mean(np.abs(np.diff(path, axis=0)), axis=1) / lr

@@ -6,20 +6,15 @@ normalization each contribute.  NumPy only.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import Adam
 from adamref.optim.optimizer import restoring
-from adamref.optim.baselines import SGD, RMSprop
 from adamref.problems.objectives import Quadratic, Rosenbrock, noisy_gradient
-from adamref.problems.runs import trajectory
-
-#: The lineage, in order: plain SGD, + momentum, + per-parameter scaling, both.
-LINEAGE = ("SGD", "Momentum", "RMSprop", "Adam")
+from adamref.problems.registry import LINEAGE, make_optimizer
+from adamref.problems.runs import grid, run, trajectory
 
 
 @dataclass(frozen=True)
@@ -60,32 +55,15 @@ def lineage_optimizers(lrs, *, beta1=0.9, beta2=0.999, eps=1e-8) -> dict:
     ``(K, 1)`` to run K learning rates at once on parameters of shape ``(K, 2)``.
     """
     lrs = _lrs(lrs)
-    return {"SGD": SGD(lr=lrs["SGD"]),
-            "Momentum": SGD(lr=lrs["Momentum"], momentum=beta1),
-            "RMSprop": RMSprop(lr=lrs["RMSprop"], alpha=beta2, eps=eps),
-            "Adam": Adam(lr=lrs["Adam"], beta1=beta1, beta2=beta2, eps=eps)}
-
-
-def guarded(gradient, bound=1e6):
-    """``gradient`` with divergence contained: rows of θ (last axis = coordinates)
-    with a coordinate beyond ``bound`` get a zero gradient instead of one that
-    overflows, so a diverging configuration in a broadcast sweep cannot stop the
-    others.  Such rows are reported by ``diverged``."""
-    if not callable(gradient):
-        raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
-    bound = check.hyperparameter("bound", bound, low=0.0)
-
-    def safe(theta):
-        out = np.abs(theta).max(axis=-1, keepdims=True) > bound
-        clipped = np.where(out | ~np.isfinite(theta), 0.0, theta)
-        return np.where(out | ~np.isfinite(theta), 0.0, gradient(clipped))
-    return safe
+    options = {"SGD": {}, "Momentum": {"momentum": beta1},
+               "RMSprop": {"alpha": beta2, "eps": eps},
+               "Adam": {"beta1": beta1, "beta2": beta2, "eps": eps}}
+    return {label: make_optimizer(label, lrs[label], **options[label]) for label in LINEAGE}
 
 
 def _problem_oracle(setup, noise, seed):
     noise = check.hyperparameter("noise", noise, low=0.0)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+    seed = check.seed("seed", seed)
     if noise == 0:
         return setup.objective.gradient
     return noisy_gradient(setup.objective, noise, seed)
@@ -94,12 +72,13 @@ def _problem_oracle(setup, noise, seed):
 def lineage_paths(problem, lrs, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, steps=None):
     """The four trajectories on ``problem`` (a ``PROBLEMS`` key), shape
     ``(steps + 1, 2)`` each.  With ``noise > 0`` every optimizer gets its own
-    oracle seeded with ``seed``: the same sequence of noise draws for all four."""
+    oracle seeded with ``seed``: the same sequence of noise draws for all four.
+    A path that diverges (``run``'s policy, default bound) is NaN from there on."""
     setup = lineage_problem(problem)
     steps = setup.steps if steps is None else steps
     optimizers = lineage_optimizers(lrs, beta1=beta1, beta2=beta2)
     theta0 = np.array(setup.theta0)
-    return {label: trajectory(opt, guarded(_problem_oracle(setup, noise, seed)), theta0, steps)
+    return {label: trajectory(opt, _problem_oracle(setup, noise, seed), theta0, steps)
             for label, opt in optimizers.items()}
 
 
@@ -111,35 +90,31 @@ def tune_lr(problem, lr_grid, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, tail
     score is its mean suboptimality ``f(θ_t) − f(θ*)`` over the last ``tail``
     fraction of the steps (the final loss when it is one step; the average
     matters with noise), averaged over ``repeats`` independent noise sequences;
-    runs that left ``|θ| ≤ 1e6`` score ``inf``.  Returns ``{label: (best_lr, scores)}``.
+    runs that diverged (``run``'s policy: they left ``|θ| ≤ 1e6``) score ``inf``.  Returns ``{label: (best_lr, scores)}``.
     """
     setup = lineage_problem(problem)
-    grid = check.hyperparameter("lr_grid", lr_grid, low=0.0)
-    if np.ndim(grid) != 1 or np.size(grid) < 2:
+    lr_grid = check.hyperparameter("lr_grid", lr_grid, low=0.0)
+    if np.ndim(lr_grid) != 1 or np.size(lr_grid) < 2:
         raise ValueError(f"lr_grid must be a 1-D array of at least 2 learning rates, "
                          f"got {lr_grid!r}")
     tail = check.hyperparameter("tail", tail, low=0.0, high=1.0)
     if tail == 0:
         raise ValueError("tail must be in (0, 1], got 0.0")
-    if isinstance(repeats, (bool, np.bool_)) or not isinstance(repeats, numbers.Integral) \
-            or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    repeats = check.integer("repeats", repeats, low=1)
     steps = setup.steps if steps is None else steps
-    lrs = np.repeat(grid, repeats).reshape(-1, 1)                # row k·repeats + r
+    _, columns = grid(lr=lr_grid, repeat=np.arange(repeats))   # row k·repeats + r
+    lrs = columns["lr"]
     theta0 = np.tile(np.array(setup.theta0), (lrs.shape[0], 1))
     optimizers = lineage_optimizers(dict.fromkeys(LINEAGE, lrs), beta1=beta1, beta2=beta2)
-    best_value = float(setup.objective.value(np.array(setup.objective.minimum, dtype=float)))
     first = int(np.floor((1 - tail) * steps)) + 1 if steps > 0 else 0
     out = {}
     for label, opt in optimizers.items():
-        oracle = guarded(_problem_oracle(setup, noise, seed))
-        path = trajectory(opt, oracle, theta0, steps)            # (steps + 1, K, 2)
-        bad = ~np.isfinite(path).all(axis=(0, 2)) | (np.abs(path).max(axis=(0, 2)) > 1e6)
-        with np.errstate(over="ignore", invalid="ignore"):
-            gap = setup.objective.value(path[min(first, steps):]) - best_value
-        scores = np.where(bad, np.inf, gap.mean(axis=0)).reshape(grid.size, repeats)
+        result = run(opt, _problem_oracle(setup, noise, seed), theta0, steps, record=np.copy)
+        with np.errstate(invalid="ignore"):                     # NaN rows diverged
+            gap = setup.objective.excess_loss(result.history[min(first, steps):])
+        scores = np.where(result.diverged, np.inf, gap.mean(axis=0)).reshape(lr_grid.size, repeats)
         scores = scores.mean(axis=1)
-        out[label] = (float(grid[np.argmin(scores)]), scores)
+        out[label] = (float(lr_grid[np.argmin(scores)]), scores)
     return out
 
 
@@ -152,8 +127,7 @@ def _path(path):
 
 
 def _window(steps, path):
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"steps must be an integer >= 1, got {steps!r}")
+    steps = check.integer("steps", steps, low=1)
     if not 1 <= steps <= path.shape[0] - 1:
         raise ValueError(f"steps must be in [1, {path.shape[0] - 1}], got {steps!r}")
     return int(steps)
@@ -187,19 +161,18 @@ def ema_momentum_trajectory(gradient, theta0, steps, *, lr, beta1):
         raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
     lr = check.hyperparameter("lr", lr, low=0.0)
     beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) \
-            or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    theta = np.array(theta0, dtype=float)
-    check.float_array("theta0", theta)
-    path = np.empty((steps + 1, *theta.shape))
-    path[0] = theta
-    m = np.zeros_like(theta)
-    for t in range(1, steps + 1):
-        m = beta1 * m + (1 - beta1) * gradient(theta)
-        theta = theta - lr * m
-        path[t] = theta
-    return path
+    return trajectory(_EMAMomentum(lr, beta1), gradient, theta0, steps)
+
+
+class _EMAMomentum:
+    """The update of ``ema_momentum_trajectory`` as a ``step(params, grads)``."""
+
+    def __init__(self, lr, beta1):
+        self.lr, self.beta1, self.m = lr, beta1, 0.0
+
+    def step(self, theta, grad):
+        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
+        theta -= self.lr * self.m
 
 
 def lockstep_steps(optimizer_a, optimizer_b, gradient, theta0, steps):
@@ -216,9 +189,7 @@ def lockstep_steps(optimizer_a, optimizer_b, gradient, theta0, steps):
             raise TypeError(f"{name} must be an adamref optimizer, got {type(opt).__name__}")
     if not callable(gradient):
         raise TypeError(f"gradient must be callable, got {type(gradient).__name__}")
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) \
-            or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    steps = check.integer("steps", steps, low=1)
     theta = np.array(theta0, dtype=float)
     check.float_array("theta0", theta)
     out_a, out_b = np.empty((steps, *theta.shape)), np.empty((steps, *theta.shape))

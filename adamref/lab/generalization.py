@@ -38,7 +38,8 @@ import numpy as np
 from numpy.polynomial import legendre
 
 from adamref.optim import validation as check
-from adamref.optim.optimizer import restoring
+from adamref.problems.datasets import LeastSquares
+from adamref.problems.runs import run
 
 
 # -- 1. Wilson et al.'s construction ----------------------------------------
@@ -92,9 +93,7 @@ def make_wilson_data(n_train: int = 40, n_test: int = 1000, p: float = 7 / 8, dr
     p = check.hyperparameter("p", p, low=0.0, high=1.0)
     if np.ndim(p):
         raise TypeError(f"p must be a scalar, got {p!r}")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed("seed", seed))
     y = np.where(rng.random((draws, n_train + n_test)) < p, 1.0, -1.0)
     y_train, y_test = y[:, :n_train], y[:, n_train:]
     X_train = features(y_train)
@@ -111,42 +110,15 @@ def _xyw(X, y, w):
     return X, y, w
 
 
-def wilson_loss(w, X, y) -> np.ndarray:
-    """``½·mean_i (x_i·w − y_i)²`` per draw, shape ``(draws,)``."""
-    X, y, w = _xyw(X, y, w)
-    r = np.einsum("snd,sd->sn", X, w) - y
-    return 0.5 * np.mean(r**2, axis=1)
-
-
-def wilson_gradient(w, X, y) -> np.ndarray:
-    """Gradient of ``wilson_loss`` with respect to ``w``, shape ``(draws, d)``."""
-    X, y, w = _xyw(X, y, w)
-    r = np.einsum("snd,sd->sn", X, w) - y
-    return np.einsum("snd,sn->sd", X, r) / X.shape[1]
-
-
-def train_wilson(optimizer, X, y, steps: int, w0=None) -> np.ndarray:
+def train_wilson(optimizer, problem: LeastSquares, steps: int, w0=None) -> np.ndarray:
     """Run ``optimizer`` (any ``adamref`` optimizer) for ``steps`` full-batch
-    steps on every draw at once, from ``w0`` (default 0); returns ``w``."""
-    steps = check.integer("steps", steps, 0)
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (draws, n, d), got shape {X.shape}")
-    w = np.zeros((X.shape[0], X.shape[2])) if w0 is None else np.array(w0, dtype=float)
-    with restoring(optimizer, w):
-        for _ in range(steps):
-            optimizer.step(w, wilson_gradient(w, X, y))
-    return w
-
-
-def min_norm_solution(X, y) -> np.ndarray:
-    """``pinv(X)·y`` per draw: the interpolating ``w`` of least Euclidean norm,
-    which gradient descent from 0 converges to."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 3 or y.shape != X.shape[:2]:
-        raise ValueError(f"need X (draws, n, d) and y (draws, n), got shapes {X.shape}, {y.shape}")
-    return np.einsum("sdn,sn->sd", np.linalg.pinv(X), y)
+    steps on every draw of ``problem`` at once (``LeastSquares(X, y)`` with ``X``
+    of shape ``(draws, n, d)``), from ``w0`` (default 0); returns ``w``."""
+    if not isinstance(problem, LeastSquares) or problem.X.ndim != 3:
+        raise TypeError(f"problem must be a LeastSquares on draws (X of shape (draws, n, d)), "
+                        f"got {problem!r:.80}")
+    w0 = np.zeros(problem.X.shape[::2]) if w0 is None else w0
+    return run(optimizer, problem.gradient, w0, steps).theta
 
 
 def sign_solution(X, y) -> np.ndarray:
@@ -209,9 +181,7 @@ def make_regression_data(n_train: int = 20, n_val: int = 20, n_test: int = 200, 
     noise = check.hyperparameter("noise", noise, low=0.0)
     if np.ndim(noise):
         raise TypeError(f"noise must be a scalar, got {noise!r}")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed("seed", seed))
     features, targets = {}, {}
     for split, n in sizes.items():
         x = rng.uniform(-1.0, 1.0, (draws, n))
@@ -244,6 +214,24 @@ class Curves:
         return np.argmin(self.val, axis=0)
 
 
+def regression_problems(data: RegressionData, configs: tuple = ()) -> dict:
+    """``{split: LeastSquares}`` for the three splits, the data of shape
+    ``(draws, *(1,)·len(configs), n, D)`` so that they broadcast against weights
+    of shape ``(draws, *configs, D)``."""
+    if not isinstance(data, RegressionData):
+        raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
+    if not isinstance(configs, tuple):
+        raise TypeError(f"configs must be a tuple of integers >= 1, got {configs!r}")
+    configs = tuple(check.integer(f"configs[{i}]", k, 1) for i, k in enumerate(configs))
+    extra = (1,) * len(configs)
+
+    def expand(a):      # (draws, n, ...) → broadcastable over the config axes
+        return a.reshape(a.shape[:1] + extra + a.shape[1:])
+
+    return {split: LeastSquares(expand(data.features[split]), expand(data.targets[split]))
+            for split in ("train", "val", "test")}
+
+
 def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = ()) -> Curves:
     """Full-batch training of ``½·mean (Φw − y)²`` from ``w = 0``.
 
@@ -251,35 +239,15 @@ def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = (
     optimizer whose hyperparameters have shape ``(K, 1)`` to train K
     configurations on every draw in one run.
     """
-    steps = check.integer("steps", steps, 0)
-    if not isinstance(data, RegressionData):
-        raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
-    if not isinstance(configs, tuple) or not all(
-            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1
-            for k in configs):
-        raise ValueError(f"configs must be a tuple of integers >= 1, got {configs!r}")
-    phi, y = data.features, data.targets
-    draws, n_train, dim = phi["train"].shape
-    extra = (1,) * len(configs)
-    w = np.zeros((draws, *configs, dim))
+    problems = regression_problems(data, configs)
+    w0 = np.zeros((data.features["train"].shape[0], *configs, data.n_features))
 
-    def expand(a):      # (draws, n, ...) → broadcastable over the config axes
-        return a.reshape(a.shape[:1] + extra + a.shape[1:])
+    def mse(w):         # mean squared errors: twice the least-squares losses (exactly)
+        return np.stack([2 * problems[split].loss(w) for split in ("train", "val", "test")])
 
-    phis = {k: expand(v) for k, v in phi.items()}
-    ys = {k: expand(v) for k, v in y.items()}
-    record = {k: np.empty((steps + 1, draws, *configs)) for k in ("train", "val", "test")}
-    with restoring(optimizer, w):
-        for t in range(steps + 1):
-            residual = {}
-            for split in record:
-                residual[split] = np.einsum("...nd,...d->...n", phis[split], w) - ys[split]
-                record[split][t] = np.mean(residual[split] ** 2, axis=-1)
-            if t == steps:
-                break
-            grad = np.einsum("...nd,...n->...d", phis["train"], residual["train"]) / n_train
-            optimizer.step(w, grad)
-    return Curves(record["train"], record["val"], record["test"], w)
+    result = run(optimizer, problems["train"].gradient, w0, steps, record=mse)
+    train, val, test = np.moveaxis(result.history, 1, 0)
+    return Curves(train, val, test, result.theta)
 
 
 def smoothness(data: RegressionData) -> float:
@@ -287,6 +255,5 @@ def smoothness(data: RegressionData) -> float:
     draws: gradient descent is stable for ``α < 2/λ_max``."""
     if not isinstance(data, RegressionData):
         raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
-    phi = data.features["train"]
-    gram = np.einsum("snd,sne->sde", phi, phi) / phi.shape[1]
-    return float(np.linalg.eigvalsh(gram).max())
+    hessian = LeastSquares(data.features["train"], data.targets["train"]).hessian
+    return float(np.linalg.eigvalsh(hessian).max())

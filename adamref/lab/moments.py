@@ -10,21 +10,17 @@ optimizer's own).  Arrays of streams have time on axis 0.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
+from adamref.problems.runs import run
 
 
 # -- argument checks ---------------------------------------------------------------
 def _beta(name, value):
     return check.hyperparameter(name, value, low=0.0, high=1.0, high_inclusive=False)
-
-
-def _count(name, value, low=1):
-    return check.integer(name, value, low)
 
 
 def _stream(name, x):
@@ -76,7 +72,7 @@ def ema(x, beta, *, bias_correction=False):
 def ema_weights(beta, steps):
     """The weight ``(1 − β)·β^k`` that ``m_t`` puts on ``x_{t−k}``, k = 0 … steps − 1."""
     beta = _beta("beta", beta)
-    steps = _count("steps", steps)
+    steps = check.integer("steps", steps, 1)
     return (1 - beta) * beta ** np.arange(steps)
 
 
@@ -129,8 +125,8 @@ def ema_lag(beta, fraction=0.9):
 def shifted_mean(steps, before, after, shift_at):
     """A mean that is ``before`` for steps ``0 … shift_at − 1`` and ``after`` from
     ``shift_at`` on: shape ``(steps,)``."""
-    steps = _count("steps", steps)
-    shift_at = _count("shift_at", shift_at, low=0)
+    steps = check.integer("steps", steps, 1)
+    shift_at = check.integer("shift_at", shift_at, low=0)
     if shift_at > steps:
         raise ValueError(f"shift_at must be <= steps = {steps}, got {shift_at}")
     before = float(_real_array("before", before))
@@ -144,9 +140,8 @@ def gradient_stream(mean, noise, steps, *, seed, shape=()):
     ``mean`` and ``noise`` broadcast to that shape: a ``(steps, 1)`` mean is a
     schedule shared by all streams, a ``(K, 1)`` one a constant per configuration.
     """
-    steps = _count("steps", steps)
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, (bool, np.bool_)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+    steps = check.integer("steps", steps, 1)
+    seed = check.seed("seed", seed)
     if not isinstance(shape, tuple):
         raise TypeError(f"shape must be a tuple of ints, got {shape!r}")
     full = (steps, *shape)
@@ -176,19 +171,35 @@ def moment_history(grads, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     if grads.ndim == 1:                      # one stream: the optimizer wants arrays
         grads = grads[:, None]
     opt = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps, bias_correction=bias_correction)
-    theta = np.zeros_like(grads[0])
-    names = ("m", "v", "m_hat", "v_hat", "step")
-    out = {name: np.empty_like(grads) for name in names}
-    for t in range(grads.shape[0]):
-        before = theta.copy()
-        opt.step(theta, grads[t])
-        out["m"][t], out["v"][t] = opt.m, opt.v
-        out["step"][t] = theta - before
+    stream = iter(grads)
+
+    def iterate_and_moments(theta):      # before the first step the moments are 0
+        if opt.t == 0:
+            return np.stack([theta, np.zeros_like(theta), np.zeros_like(theta)])
+        return np.stack([theta, opt.m, opt.v])
+
+    # The parameters never feed back into the gradients: no divergence bound.
+    history = run(opt, lambda theta: next(stream), np.zeros_like(grads[0]), grads.shape[0],
+                  record=iterate_and_moments, bound=np.inf).history      # (T + 1, 3, ...)
+    out = {"m": history[1:, 1], "v": history[1:, 2], "step": np.diff(history[:, 0], axis=0)}
     t = np.arange(1, grads.shape[0] + 1).reshape(-1, *([1] * (grads.ndim - 1)))
     c1 = 1 - opt.beta1**t if bias_correction else 1.0
     c2 = 1 - opt.beta2**t if bias_correction else 1.0
     out["m_hat"], out["v_hat"] = out["m"] / c1, out["v"] / c2
     return {name: value.reshape(shape) for name, value in out.items()}
+
+
+#: The explorer's stream: the mean of g jumps from ``before`` to ``after`` halfway.
+STREAM = {"steps": 4000, "shift_at": 2000, "before": 1.0, "after": 0.25}
+
+
+def moments_on_stream(beta1=0.9, beta2=0.999, noise=1.0, seed=0):
+    """The stream of ``STREAM`` with noise ``noise`` and Adam's moments on it:
+    ``(grads, mean, second_moment, history)`` (one stream, shape ``(steps,)``)."""
+    mean = shifted_mean(STREAM["steps"], STREAM["before"], STREAM["after"], STREAM["shift_at"])
+    grads = gradient_stream(mean, noise, STREAM["steps"], seed=seed)
+    history = moment_history(grads, lr=1.0, beta1=beta1, beta2=beta2)  # step = −m̂/(√v̂+ε)
+    return grads, mean, mean**2 + float(noise) ** 2, history
 
 
 def tracking_stats(estimates, truth, shift_at, *, fraction=0.9, window=50):
@@ -207,8 +218,8 @@ def tracking_stats(estimates, truth, shift_at, *, fraction=0.9, window=50):
                          f"got {estimates.shape}")
     if truth.shape != estimates.shape[:1]:
         raise ValueError(f"truth must have shape ({estimates.shape[0]},), got {truth.shape}")
-    shift_at = _count("shift_at", shift_at)
-    window = _count("window", window)
+    shift_at = check.integer("shift_at", shift_at, 1)
+    window = check.integer("window", window, 1)
     if not window <= shift_at < estimates.shape[0]:
         raise ValueError(f"shift_at must be in [window, steps) = [{window}, "
                          f"{estimates.shape[0]}), got {shift_at}")
@@ -234,7 +245,7 @@ def snr_stream(snr, steps, *, seed, streams=1):
         raise ValueError(f"snr must be a scalar or a 1-D array, got shape {snr.shape}")
     if np.any((snr < 0) | (snr > 1)):
         raise ValueError(f"snr must be in [0, 1], got {snr!r}")
-    streams = _count("streams", streams)
+    streams = check.integer("streams", streams, 1)
     r = snr.reshape(-1, 1)
     return gradient_stream(r, np.sqrt(1 - r**2), steps, seed=seed, shape=(r.shape[0], streams))
 
@@ -247,8 +258,8 @@ def snr_step_sizes(snr, *, beta1=0.9, beta2=0.999, eps=1e-8, steps=3000, burn_in
     −Δθ/α, the step along the true descent direction) and ``predicted_abs``
     (``predicted_mean_abs_step``).  α cancels: it is set to 1.
     """
-    steps = _count("steps", steps)
-    burn_in = _count("burn_in", burn_in, low=0)
+    steps = check.integer("steps", steps, 1)
+    burn_in = check.integer("burn_in", burn_in, low=0)
     if burn_in >= steps:
         raise ValueError(f"burn_in must be < steps = {steps}, got {burn_in}")
     grads = snr_stream(snr, steps, seed=seed, streams=streams)

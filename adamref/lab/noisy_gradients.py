@@ -1,10 +1,12 @@
 """Computations for the noisy-gradients chapter (NumPy and the optimizers only).
 
-``make_optimizer`` builds the four optimizers the book compares with
-(possibly array-valued) learning rates; ``config_grid`` lays a product of
-hyperparameter axes out as ``(K, 1)`` columns; ``run_batch`` runs K
-configurations as one batch; ``summarize`` and ``best_per_row`` turn the
-final losses into medians, spreads and each optimizer's best learning rate.
+The four optimizers compared are ``adamref.problems.registry.LINEAGE`` (built
+by ``make_optimizer`` with possibly array-valued learning rates) and grids of
+configurations come from ``adamref.problems.runs.grid``; ``run_batch`` runs K
+configurations as one batch (``run`` with the chapter's bound ``DIVERGED``);
+``noise_runs`` is the explorer's experiment; ``summarize`` and ``best_per_row``
+turn the final losses into medians, spreads and each optimizer's best
+learning rate.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from functools import lru_cache
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import Adam
-from adamref.optim.baselines import SGD, RMSprop
-from adamref.problems.datasets import _count, make_least_squares
-from adamref.optim.optimizer import restoring
+from adamref.problems.datasets import gradient_oracle, make_least_squares
+from adamref.problems.registry import LINEAGE, make_optimizer
+from adamref.problems.runs import run
 
 
 @lru_cache(maxsize=1)
@@ -27,68 +28,45 @@ def least_squares_problem():
     return make_least_squares(200, 10, noise=0.5, seed=0)
 
 
-#: The four optimizers of the comparison, PyTorch's defaults except the lr.
-OPTIMIZERS = ("SGD", "Momentum", "RMSprop", "Adam")
-
-
-def make_optimizer(name: str, lr):
-    """``SGD`` (no momentum), ``Momentum`` (SGD, μ = 0.9), ``RMSprop`` (α_v = 0.99,
-    ε = 1e-8) or ``Adam`` (β1 = 0.9, β2 = 0.999, ε = 1e-8) with learning rate ``lr``
-    (a number or an array broadcasting against the parameters)."""
-    builders = {"SGD": lambda: SGD(lr=lr), "Momentum": lambda: SGD(lr=lr, momentum=0.9),
-                "RMSprop": lambda: RMSprop(lr=lr), "Adam": lambda: Adam(lr=lr)}
-    if name not in builders:
-        raise ValueError(f"name must be one of {OPTIMIZERS}, got {name!r}")
-    return builders[name]()
-
-
-def config_grid(**axes):
-    """The product of named 1-D axes as ``(shape, columns)``: ``shape`` is the grid
-    shape (axes in the order given) and ``columns[name]`` an array of shape
-    ``(K, 1)``, ``K = prod(shape)``, ready to broadcast against ``(K, n)`` parameters."""
-    if not axes:
-        raise ValueError("config_grid needs at least one axis, got none")
-    values = {}
-    for name, axis in axes.items():
-        array = np.asarray(axis)
-        if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "fiu":
-            raise ValueError(f"axis {name!r} must be a non-empty 1-D sequence of numbers, "
-                             f"got {axis!r}")
-        values[name] = array.astype(float)
-    mesh = np.meshgrid(*values.values(), indexing="ij")
-    return mesh[0].shape, {name: m.reshape(-1, 1) for name, m in zip(values, mesh)}
-
-
-#: A configuration whose parameters exceed this size has diverged: its row is set
-#: to NaN (and stays NaN), so that no later step overflows.
+#: The chapter's divergence bound (``run``'s policy with ``bound=DIVERGED``): a
+#: configuration whose parameters exceed this size is set to NaN and stays NaN.
 DIVERGED = 1e30
 
 
 def run_batch(optimizer, gradient, theta0, steps, *, loss=None, record_every=0):
     """Run ``steps`` updates of ``optimizer`` on ``gradient`` from ``theta0``
-    (copied; shape ``(K, n)``: K configurations at once).
+    (copied; shape ``(K, n)``: K configurations at once) with ``run`` and the
+    chapter's bound ``DIVERGED``.
 
     Returns the final parameters, or ``(final, history)`` if ``record_every > 0``,
     where ``history`` holds ``loss(θ_t)`` for ``t = 0, record_every, 2·record_every, ...``
-    (shape ``(records, K)``).  Overflow in a diverging configuration is not an error:
-    its loss becomes inf or NaN and ``summarize`` treats it as diverged.
+    (shape ``(records, K)``).  A diverged configuration is NaN from then on, and
+    ``summarize`` treats it as diverged.
     """
-    steps = _count("steps", steps)
-    record_every = _count("record_every", record_every, low=0)
+    steps = check.integer("steps", steps, low=1)
+    record_every = check.integer("record_every", record_every, low=0)
     if record_every and loss is None:
         raise ValueError(f"record_every={record_every} needs a loss function, got loss=None")
-    theta = np.array(theta0, dtype=float)
-    check.float_array("theta0", theta)
-    history = []
-    with np.errstate(over="ignore", invalid="ignore"), restoring(optimizer, theta):
-        for t in range(steps + 1):
-            if record_every and t % record_every == 0:
-                history.append(loss(theta))
-            if t < steps:
-                optimizer.step(theta, gradient(theta))
-                blown = ~(np.abs(theta) < DIVERGED).all(axis=-1)   # also catches NaN
-                theta[blown] = np.nan
-    return (theta, np.array(history)) if record_every else theta
+    result = run(optimizer, gradient, theta0, steps, record=loss if record_every else None,
+                 every=max(record_every, 1), bound=DIVERGED)
+    return (result.theta, result.history) if record_every else result.theta
+
+
+def noise_runs(noise=1.0, lr=1e-2, *, steps=500, seeds=8, record_every=5):
+    """The four optimizers of ``LINEAGE`` at one common ``lr`` on
+    ``least_squares_problem()`` with exact gradients plus ``noise·N(0, 1)`` per
+    coordinate, ``seeds`` independent streams each (one batch of ``seeds`` rows
+    per optimizer).  Returns ``(t, {name: excess-loss history of shape (records, seeds)})``."""
+    problem = least_squares_problem()
+    seeds = check.integer("seeds", seeds, low=1)
+    theta0 = np.zeros((seeds, problem.n_features))
+    out = {}
+    for i, name in enumerate(LINEAGE):
+        oracle = gradient_oracle(problem, noise=noise, seed=100 + i)
+        _, history = run_batch(make_optimizer(name, lr), oracle, theta0, steps,
+                               loss=problem.excess_loss, record_every=record_every)
+        out[name] = history
+    return np.arange(0, steps + 1, record_every), out
 
 
 def summarize(losses, axis=-1):
@@ -124,7 +102,7 @@ def gradient_noise_rms(gradient, theta, draws=1000):
     """Root-mean-square deviation of ``gradient(theta)`` from its mean over
     ``draws`` calls (an estimate of the oracle's noise per coordinate at ``theta``,
     a 1-D parameter vector): the quantity σ of additive noise, measured."""
-    draws = _count("draws", draws, low=2)
+    draws = check.integer("draws", draws, low=2)
     check.float_array("theta", theta)
     if theta.ndim != 1:
         raise ValueError(f"theta must be a 1-D parameter vector, got shape {theta.shape}")

@@ -1,7 +1,7 @@
 """Badly scaled problems and the size of Adam's per-coordinate steps.
 
-``DiagonalQuadratic`` is an axis-aligned bowl in any dimension whose
-coordinates can have gradient scales many orders of magnitude apart.  The other
+``badly_scaled_quadratic`` is an axis-aligned ``Quadratic`` bowl whose
+coordinates have gradient scales many orders of magnitude apart.  The other
 functions measure what Adam does with each coordinate: the steps it takes on a
 given gradient stream, the closed-form step after a run of zero gradients, and
 the step as a function of the gradient's scale (where ε takes over).  NumPy
@@ -10,85 +10,23 @@ only: nothing here imports matplotlib.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
-from adamref.optim.optimizer import restoring
+from adamref.optim.baselines import SGD
+from adamref.problems.objectives import Quadratic
+from adamref.problems.runs import run, trajectory
 
 
-def _positive_vector(name, value) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
-    array = array.astype(float)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array) & (array > 0)):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return array
-
-
-class DiagonalQuadratic:
-    """``f(θ) = ½ Σ_i c_i (θ_i − θ*_i)²`` in any dimension.
-
-    Coordinate ``i`` has gradient ``c_i (θ_i − θ*_i)``: curvatures spanning
-    1e-3..1e3 give gradients six orders of magnitude apart at equal distance.
-    ``value``/``gradient`` accept ``theta`` of shape ``(..., dim)``; ``scale``
-    multiplies the whole loss (and so every gradient).
-    """
-
-    def __init__(self, curvatures, minimum=None, scale=1.0):
-        self.curvatures = _positive_vector("curvatures", curvatures)
-        dim = self.curvatures.size
-        if minimum is None:
-            minimum = np.zeros(dim)
-        minimum = np.asarray(minimum, dtype=float)
-        if minimum.shape != (dim,) or not np.all(np.isfinite(minimum)):
-            raise ValueError(f"minimum must be {dim} finite numbers (one per curvature), "
-                             f"got {minimum!r}")
-        self.minimum = minimum
-        self.scale = check.hyperparameter("scale", scale, low=0.0)
-        if isinstance(self.scale, np.ndarray) or self.scale == 0:
-            raise ValueError(f"scale must be a positive number, got {scale!r}")
-
-    @property
-    def dim(self) -> int:
-        return self.curvatures.size
-
-    @property
-    def condition_number(self) -> float:
-        return float(self.curvatures.max() / self.curvatures.min())
-
-    def _points(self, theta):
-        theta = np.asarray(theta, dtype=float) if not isinstance(theta, np.ndarray) else theta
-        check.float_array("theta", theta)
-        if theta.ndim == 0 or theta.shape[-1] != self.dim:
-            raise ValueError(f"theta must have shape (..., {self.dim}), got shape {theta.shape}")
-        return theta
-
-    def value(self, theta):
-        d = self._points(theta) - self.minimum
-        return self.scale * 0.5 * np.sum(self.curvatures * d**2, axis=-1)
-
-    def gradient(self, theta):
-        return self.scale * self.curvatures * (self._points(theta) - self.minimum)
-
-    def __repr__(self):
-        return (f"DiagonalQuadratic(curvatures={self.curvatures.tolist()!r}, "
-                f"scale={self.scale!r})")
-
-
-def badly_scaled_quadratic(low=1e-3, high=1e3, dim=7) -> DiagonalQuadratic:
-    """A ``DiagonalQuadratic`` with ``dim`` curvatures log-spaced from ``low`` to ``high``."""
+def badly_scaled_quadratic(low=1e-3, high=1e3, dim=7) -> Quadratic:
+    """An axis-aligned ``Quadratic`` with ``dim`` curvatures log-spaced from ``low`` to ``high``."""
     low = check.hyperparameter("low", low, low=0.0)
     high = check.hyperparameter("high", high, low=0.0)
     if isinstance(low, np.ndarray) or isinstance(high, np.ndarray) or not 0 < low <= high:
         raise ValueError(f"low and high must be numbers with 0 < low <= high, "
                          f"got low={low!r}, high={high!r}")
-    return DiagonalQuadratic(np.geomspace(low, high, check.integer("dim", dim, low=1)))
+    return Quadratic(np.geomspace(low, high, check.integer("dim", dim, low=1)))
 
 
 def steps_along(optimizer, grads) -> np.ndarray:
@@ -102,15 +40,13 @@ def steps_along(optimizer, grads) -> np.ndarray:
     if not hasattr(optimizer, "step"):
         raise TypeError(f"optimizer must have a step(params, grads) method, "
                         f"got {type(optimizer).__name__}")
-    theta = np.zeros(grads.shape[1:], dtype=grads.dtype)
-    previous = theta.copy()
-    steps = np.empty_like(grads)
-    with restoring(optimizer, theta):
-        for t in range(grads.shape[0]):
-            previous[...] = theta
-            optimizer.step(theta, np.ascontiguousarray(grads[t]))
-            np.subtract(theta, previous, out=steps[t])
-    return steps
+    column = grads[:, None] if grads.ndim == 1 else grads   # the run loop wants a coordinate axis
+    stream = iter(column)
+    # The parameters never feed back into the gradients: no divergence bound.
+    path = run(optimizer, lambda theta: np.ascontiguousarray(next(stream)),
+               np.zeros(column.shape[1:], dtype=grads.dtype), grads.shape[0],
+               record=np.copy, bound=np.inf).history
+    return np.diff(path, axis=0).reshape(grads.shape)
 
 
 def spike_step(t, beta1=0.9, beta2=0.999):
@@ -138,7 +74,7 @@ def step_vs_gradient_scale(scales, eps, t, *, lr=1e-3, beta1=0.9, beta2=0.999,
 
     One broadcast run: the parameters have shape ``(len(eps), len(scales))`` and
     ``eps`` is passed as a column, so each row is an independent Adam."""
-    scales = _positive_vector("scales", scales)
+    scales = check.positive_vector("scales", scales)
     eps_values = np.atleast_1d(check.hyperparameter("eps", eps, low=0.0))
     if eps_values.ndim != 1:
         raise ValueError(f"eps must be a number or a 1-D array, got shape {eps_values.shape}")
@@ -169,10 +105,10 @@ def steps_to_reach(distances, tol):
 
 def sgd_steps_to_reach(curvatures, lr, tol):
     """Steps plain gradient descent (step ``lr``) needs to shrink coordinate ``i``
-    of a ``DiagonalQuadratic`` to ``tol`` times its start: ``ln tol / ln|1 − lr·c_i|``
+    of an axis-aligned ``Quadratic`` to ``tol`` times its start: ``ln tol / ln|1 − lr·c_i|``
     (``np.inf`` where ``|1 − lr·c_i| >= 1``: no progress or divergence; 1 where
     one step lands exactly on the minimum)."""
-    curvatures = _positive_vector("curvatures", curvatures)
+    curvatures = check.positive_vector("curvatures", curvatures)
     lr = check.hyperparameter("lr", lr, low=0.0)
     tol = check.hyperparameter("tol", tol, low=0.0, high=1.0, high_inclusive=False)
     if isinstance(lr, np.ndarray) or isinstance(tol, np.ndarray) or tol == 0:
@@ -189,16 +125,9 @@ def sgd_steps_to_reach(curvatures, lr, tol):
 
 def sign_descent(gradient, theta0, lr, steps) -> np.ndarray:
     """``θ_t = θ_{t−1} − α·sign(g_t)``: the path (shape ``(steps + 1, ...)``, row 0
-    is ``theta0``), for comparison with Adam at β1 = β2 = 0."""
+    is ``theta0``), for comparison with Adam at β1 = β2 = 0.  It is plain SGD
+    on the gradient's sign, run by ``run`` (its divergence policy included)."""
     if not callable(gradient):
         raise TypeError(f"gradient must be a callable theta -> gradient, got {gradient!r:.60}")
     lr = check.hyperparameter("lr", lr, low=0.0)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    theta = np.array(theta0, dtype=float)
-    path = np.empty((steps + 1, *theta.shape))
-    path[0] = theta
-    for t in range(1, steps + 1):
-        theta = theta - lr * np.sign(gradient(theta))
-        path[t] = theta
-    return path
+    return trajectory(SGD(lr=lr), lambda theta: np.sign(gradient(theta)), theta0, steps)

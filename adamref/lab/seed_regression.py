@@ -6,18 +6,15 @@ NumPy only (plus ``keras_style`` and the optimizers): no plotting here.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import keras_adam
-from adamref.optim.baselines import SGD
 from adamref.keras_style import Dense, History, Sequential, set_random_seed
+from adamref.problems.datasets import LeastSquares
+from adamref.problems.registry import make_optimizer
 
 #: The snippet's settings.
 TRUE_SLOPE, N_SAMPLES, NOISE, LEARNING_RATE, EPOCHS = 3.0, 100, 0.1, 0.01, 100
-OPTIMIZER_NAMES = ("adam", "sgd")
 
 
 def make_data(n=N_SAMPLES, slope=TRUE_SLOPE, noise=NOISE, seed=0):
@@ -36,16 +33,6 @@ def make_data(n=N_SAMPLES, slope=TRUE_SLOPE, noise=NOISE, seed=0):
     return x, y
 
 
-def least_squares(x, y):
-    """The closed-form minimizer ``(w, b)`` of the MSE of ``y ≈ w·x + b`` (float64)."""
-    x, y = _column("x", x), _column("y", y)
-    if len(x) != len(y) or len(x) < 2:
-        raise ValueError(f"x and y must have the same length >= 2, got {len(x)} and {len(y)}")
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    (w, b), *_ = np.linalg.lstsq(design, y, rcond=None)
-    return float(w), float(b)
-
-
 def _column(name, a):
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 2 and a.shape[1] == 1:
@@ -55,26 +42,41 @@ def _column(name, a):
     return a
 
 
-def _history(history):
+def regression_problem(x, y) -> LeastSquares:
+    """The snippet's loss as a ``LeastSquares`` in θ = (w, b): the MSE of
+    ``y ≈ w·x + b`` is ``2·loss(θ)`` (design matrix ``[x, 1]``, float64)."""
+    x, y = _column("x", x), _column("y", y)
+    if len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"x and y must have the same length >= 2, got {len(x)} and {len(y)}")
+    return LeastSquares(np.stack([x, np.ones_like(x)], axis=1), y)
+
+
+def least_squares(x, y):
+    """The closed-form minimizer ``(w, b)`` of the MSE of ``y ≈ w·x + b``."""
+    w, b = regression_problem(x, y).optimum
+    return float(w), float(b)
+
+
+def history_trace(history):
+    """The per-step ``trace`` of the ``History`` that ``fit`` returned (checked)."""
     if not isinstance(history, History):
         raise TypeError(f"history must be the History that fit returned, "
                         f"got {type(history).__name__}")
-    return history
+    return history.trace
 
 
 def mse(kernel, bias, x, y):
     """Full-data MSE of ``x·kernel + bias`` for one or many weights at once:
     ``kernel`` of shape (...,) and ``bias`` of shape (...,); x, y of shape (n,) or (n, 1)."""
-    x, y = _column("x", x), _column("y", y)
-    kernel = np.asarray(kernel, dtype=np.float64)[..., None]
-    bias = np.asarray(bias, dtype=np.float64)[..., None]
-    return np.mean((x * kernel + bias - y) ** 2, axis=-1)
+    theta = np.stack(np.broadcast_arrays(np.asarray(kernel, dtype=np.float64),
+                                         np.asarray(bias, dtype=np.float64)), axis=-1)
+    return 2 * regression_problem(x, y).loss(theta)     # exact: 2·(½·mean r²)
 
 
 def end_of_epoch_loss(history, x, y):
     """The full-data loss with the weights *at the end* of each epoch (what
     ``history['loss']`` is not), shape (epochs,)."""
-    trace = _history(history).trace
+    trace = history_trace(history)
     per_epoch = len(trace["batch_loss"]) // len(history.epoch)
     ends = np.arange(1, len(history.epoch) + 1) * per_epoch
     return mse(trace["kernel"][ends, 0, 0], trace["bias"][ends, 0], x, y)
@@ -82,7 +84,7 @@ def end_of_epoch_loss(history, x, y):
 
 def kernel_per_epoch(history):
     """The kernel ``w`` at the start and after each epoch, shape (epochs + 1,)."""
-    trace = _history(history).trace
+    trace = history_trace(history)
     per_epoch = len(trace["batch_loss"]) // len(history.epoch)
     return trace["kernel"][::per_epoch, 0, 0].astype(np.float64)
 
@@ -90,27 +92,24 @@ def kernel_per_epoch(history):
 def distance_travelled(history):
     """``(path, net)`` of the kernel over the run: ``Σ|Δw|`` over all steps, and
     ``|w_T − w_0|``."""
-    w = _history(history).trace["kernel"][:, 0, 0].astype(np.float64)
+    w = history_trace(history)["kernel"][:, 0, 0].astype(np.float64)
     return float(np.sum(np.abs(np.diff(w)))), float(abs(w[-1] - w[0]))
 
 
-def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimizer="adam",
+def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimizer="Keras Adam",
           data_seed=0, model_seed=1):
     """The snippet with its knobs: data from ``make_data(noise=noise, seed=data_seed)``,
     ``set_random_seed(model_seed)`` (initial kernel and shuffles; this resets the
     module generator of ``keras_style``), ``Dense(1)``, Keras' Adam (or plain SGD)
-    with learning rate ``lr``, ``fit(epochs, batch_size)``.
+    with learning rate ``lr`` (``optimizer`` names one of
+    ``adamref.problems.registry.OPTIMIZERS``), ``fit(epochs, batch_size)``.
 
     Returns ``(model, history, x, y)``.
     """
-    if optimizer not in OPTIMIZER_NAMES:
-        raise ValueError(f"optimizer must be one of {OPTIMIZER_NAMES}, got {optimizer!r}")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    opt = make_optimizer(optimizer, check.positive_number("lr", lr))
     x, y = make_data(noise=noise, seed=data_seed)
     set_random_seed(model_seed)
     model = Sequential([Dense(units=1, input_shape=[1])])
-    opt = keras_adam(learning_rate=lr) if optimizer == "adam" else SGD(lr=lr)
     model.compile(optimizer=opt, loss="mse")
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
     return model, history, x, y
@@ -130,5 +129,5 @@ def sweep_model_seeds(seeds, **train_kwargs):
 
 def first_and_last_kernel(history):
     """``(w_0, w_T)``: the kernel before the first and after the last step."""
-    w = _history(history).trace["kernel"][:, 0, 0]
+    w = history_trace(history)["kernel"][:, 0, 0]
     return float(w[0]), float(w[-1])

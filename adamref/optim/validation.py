@@ -135,3 +135,40 @@ def broadcasts_to(name: str, value, shape: tuple, target_name: str) -> None:
         if result != shape:
             raise ValueError(f"{name} has shape {value.shape}, which does not "
                              f"broadcast to {target_name}'s shape {shape}")
+
+
+def seed(name: str, value) -> int:
+    """A seed for ``np.random.default_rng``: an integer >= 0."""
+    return integer(name, value, low=0)
+
+
+def positive_number(name: str, value) -> float:
+    """A single finite real number > 0 (a scale, a ratio, a bound): arrays and
+    bools are refused, so a column of values cannot slip into a scalar role."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def positive_vector(name: str, value) -> np.ndarray:
+    """A non-empty 1-D array (or sequence) of finite numbers > 0, as float64."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
+    array = array.astype(float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
+    if not np.all(np.isfinite(array) & (array > 0)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return array
+
+
+def points(name: str, value, dim: int) -> np.ndarray:
+    """Points of a ``dim``-dimensional problem: a float ndarray of shape ``(..., dim)``
+    (any leading axes: starting points, configurations, draws)."""
+    float_array(name, value)
+    if value.ndim == 0 or value.shape[-1] != dim:
+        raise ValueError(f"{name} must have shape (..., {dim}), got shape {value.shape}")
+    return value

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from adamref.lab import bias_correction as bias
-from adamref.problems.datasets import _count
+from adamref.optim import validation as check
 from adamref.plots.style import axes_or_new
 
 _CORRECTION_COLORS = {True: "tab:green", False: "tab:red"}
@@ -39,7 +38,7 @@ def plot_second_moment_bias(beta2s, ratio_mean, ratio_sem, ax=None):
 
 def plot_step_inflation(beta1, beta2s, steps, ax=None):
     """``(1 − β1^t)/√(1 − β2^t)``: the uncorrected step over the corrected one."""
-    t = np.arange(1, _count("steps", steps) + 1)
+    t = np.arange(1, check.integer("steps", steps, 1) + 1)
     ax = axes_or_new(ax)
     for i, b2 in enumerate(np.atleast_1d(beta2s)):
         ax.plot(t, bias.step_inflation(beta1, b2, t), color=f"C{i}",

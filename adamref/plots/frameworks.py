@@ -8,7 +8,6 @@ call the same code.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from adamref.optim import validation as check

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from adamref.lab.moments import (gradient_stream, moment_history, predicted_mean_abs_step,
-                                 shifted_mean)
+from adamref.lab.moments import moments_on_stream, predicted_mean_abs_step
 from adamref.plots.style import checked_mapping
-
-#: The explorer's stream: the mean of g jumps from ``before`` to ``after`` halfway.
-STREAM = {"steps": 4000, "shift_at": 2000, "before": 1.0, "after": 0.25}
-
-
-def moments_on_stream(beta1=0.9, beta2=0.999, noise=1.0, seed=0):
-    """The stream of ``STREAM`` with noise ``noise`` and Adam's moments on it:
-    ``(grads, mean, second_moment, history)`` (one stream, shape ``(steps,)``)."""
-    mean = shifted_mean(STREAM["steps"], STREAM["before"], STREAM["after"], STREAM["shift_at"])
-    grads = gradient_stream(mean, noise, STREAM["steps"], seed=seed)
-    history = moment_history(grads, lr=1.0, beta1=beta1, beta2=beta2)  # step = −m̂/(√v̂+ε)
-    return grads, mean, mean**2 + float(noise) ** 2, history
 
 
 def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):

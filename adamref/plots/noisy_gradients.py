@@ -4,11 +4,9 @@ figure it is given."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from adamref.lab import noisy_gradients as nz
-from adamref.problems.datasets import gradient_oracle
 from adamref.plots.style import COLORS, axes_or_new, series
 
 
@@ -67,28 +65,11 @@ def plot_basin_fractions(lrs, fractions, ax=None, *, baseline=None,
     return ax
 
 
-def noise_runs(noise=1.0, lr=1e-2, *, steps=500, seeds=8, record_every=5):
-    """The four optimizers at one common ``lr`` on ``nz.least_squares_problem()``
-    with exact gradients plus ``noise·N(0, 1)`` per coordinate, ``seeds``
-    independent streams each (one batch of ``seeds`` rows per optimizer).
-    Returns ``(t, {name: excess-loss history of shape (records, seeds)})``."""
-    problem = nz.least_squares_problem()
-    seeds = nz._count("seeds", seeds)
-    theta0 = np.zeros((seeds, problem.n_features))
-    out = {}
-    for i, name in enumerate(nz.OPTIMIZERS):
-        oracle = gradient_oracle(problem, noise=noise, seed=100 + i)
-        _, history = nz.run_batch(nz.make_optimizer(name, lr), oracle, theta0, steps,
-                                  loss=problem.excess_loss, record_every=record_every)
-        out[name] = history
-    return np.arange(0, steps + 1, record_every), out
-
-
 def draw_noise(fig, noise=1.0, lr=1e-2, *, steps=500, seeds=8):
     """Explorer figure: excess loss against the step for SGD, momentum, RMSprop
     and Adam at a common α and additive gradient noise σ (median over seeds and
     10–90 % band, left), and each seed's final value (right)."""
-    t, histories = noise_runs(noise, lr, steps=steps, seeds=seeds)
+    t, histories = nz.noise_runs(noise, lr, steps=steps, seeds=seeds)
     ax_curve, ax_final = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     for i, (name, history) in enumerate(histories.items()):
         median, low, high = nz.summarize(history, axis=1)

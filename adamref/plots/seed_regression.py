@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from adamref.lab import seed_regression as sr
@@ -28,7 +27,7 @@ def plot_training_loss(loss, ax=None, *, label=None, log=False,
 def plot_kernel_path(history, w_ls, ax=None, *, label="Adam", true_slope=sr.TRUE_SLOPE,
                      title="The weight, step by step"):
     """The kernel ``w`` after every step, with the true slope and the least-squares ``w``."""
-    w = sr._history(history).trace["kernel"][:, 0, 0]
+    w = sr.history_trace(history)["kernel"][:, 0, 0]
     ax = axes_or_new(ax)
     ax.plot(np.arange(w.size), w, label=label)
     ax.axhline(true_slope, color="k", linestyle=":", label=f"true slope {true_slope:g}")
@@ -43,7 +42,7 @@ def plot_step_ratio(history, lr, ax=None, *, title=r"Step size relative to $\alp
     """``|Δw_t| / α`` for every step ``t``: 1 means a full step of size α."""
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    w = sr._history(history).trace["kernel"][:, 0, 0].astype(float)
+    w = sr.history_trace(history)["kernel"][:, 0, 0].astype(float)
     ax = axes_or_new(ax)
     ax.plot(np.arange(1, w.size), np.abs(np.diff(w)) / lr)
     ax.set(title=title, xlabel="step $t$", ylabel=r"$|\Delta w_t| / \alpha$", ylim=(0, None))

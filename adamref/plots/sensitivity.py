@@ -104,7 +104,7 @@ def draw_sensitivity(fig, problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8,
     left, right = fig.subplots(1, 2)
     plot_sweep_heatmap(adam, left, mark={"lr": 1e-3, "beta2": 0.999},
                        title=f"Adam on {problem}, $\\beta_1$={beta1:g}, $\\epsilon$={eps:.0e}")
-    floor = 1e-6 * float(objective.value(theta0))
+    floor = 1e-6 * float(objective.excess_loss(theta0))
     plot_lr_slices(lrs, {"Adam (β2 = 0.999)": adam.at(beta2=0.999),
                          f"Momentum (μ = {momentum:g})": sgd.loss},
                    right, floor=floor, title=f"{problem}: final loss after {steps} steps")

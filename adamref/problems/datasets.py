@@ -16,14 +16,6 @@ from adamref.optim import validation as check
 from adamref.roundoff import round_significant
 
 
-def _count(name: str, value, low: int = 1) -> int:
-    return check.integer(name, value, low)
-
-
-def _seed(value) -> int:
-    return _count("seed", value, low=0)
-
-
 def _scale_range(feature_scales) -> tuple[float, float]:
     try:
         low, high = (float(s) for s in feature_scales)
@@ -49,22 +41,25 @@ class _LinearModelData:
     X: np.ndarray
     y: np.ndarray
 
+    def _check_data(self):
+        check.float_array("X", self.X)
+        check.float_array("y", self.y)
+        if self.X.ndim < 2 or self.y.shape != self.X.shape[:-1]:
+            raise ValueError(f"X must have shape (..., N, d) and y shape (..., N), got X "
+                             f"{self.X.shape} and y {self.y.shape}")
+
     @property
     def n_samples(self) -> int:
-        return self.X.shape[0]
+        return self.X.shape[-2]
 
     @property
     def n_features(self) -> int:
-        return self.X.shape[1]
-
-    def _theta(self, theta) -> np.ndarray:
-        check.float_array("theta", theta)
-        if theta.ndim == 0 or theta.shape[-1] != self.n_features:
-            raise ValueError(f"theta must have shape (..., {self.n_features}), "
-                             f"got shape {theta.shape}")
-        return theta
+        return self.X.shape[-1]
 
     def _rows(self, rows, theta) -> np.ndarray:
+        if self.X.ndim != 2:
+            raise ValueError(f"rows (minibatches) need one data set X of shape (N, d), "
+                             f"got X of shape {self.X.shape}")
         if not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu":
             raise TypeError(f"rows must be an integer ndarray of sample indices, got {rows!r:.60}")
         if rows.ndim != theta.ndim or rows.shape[:-1] != theta.shape[:-1]:
@@ -75,12 +70,15 @@ class _LinearModelData:
             raise ValueError(f"rows must be in [0, {self.n_samples}), got {int(bad)}")
         return rows
 
+    def _scores(self, theta):
+        """``x_iᵀθ`` for every sample, shape ``(..., N)``."""
+        return np.einsum("...nd,...d->...n", self.X, theta)
+
     def _residual_gradient(self, theta, rows, residual_fn):
         """``mean_i residual_i · x_i`` over all samples or over ``rows`` per configuration."""
-        theta = self._theta(theta)
         if rows is None:
-            r = residual_fn(np.einsum("...d,nd->...n", theta, self.X), self.y)   # (..., N)
-            return np.einsum("...n,nd->...d", r, self.X) / self.n_samples
+            r = residual_fn(self._scores(theta), self.y)                # (..., N)
+            return np.einsum("...nd,...n->...d", self.X, r) / self.n_samples
         rows = self._rows(rows, theta)
         Xb = self.X[rows]                                       # (..., B, d)
         z = np.einsum("...bd,...d->...b", Xb, theta)
@@ -92,8 +90,31 @@ class _LinearModelData:
 class LeastSquares(_LinearModelData):
     """``f(θ) = (1/2N) Σ_i (x_iᵀθ − y_i)²`` for data ``X`` (N, d) and ``y`` (N,).
 
-    The exact loss and gradient use the precomputed ``H = XᵀX/N`` and ``Xᵀy/N``
-    (a (K, d)·(d, d) product per call instead of a pass over the data).
+    The one least-squares problem of the package; its vocabulary is that of
+    every dataset problem: ``loss``, ``gradient(theta, rows=None)``,
+    ``optimum`` (θ*), ``best_loss`` (f(θ*)), ``excess_loss`` (f(θ) − f(θ*)),
+    plus ``hessian`` (``H = XᵀX/N``) and ``condition_number``.  ``theta`` has
+    shape ``(..., d)``: leading axes are configurations (or starting points).
+
+    ``X`` may also carry leading axes, shape ``(..., N, d)`` with ``y`` of shape
+    ``(..., N)``: a stack of independent data sets ("draws") of one size, which
+    broadcast against ``theta``'s leading axes (``X`` of shape
+    ``(draws, 1, N, d)`` and ``theta`` of shape ``(draws, K, d)``: K
+    configurations on every draw).
+
+    Arithmetic that is the same on every CPU (see CONTRIBUTING, "Portable
+    outputs"): all products use einsum's own loops, not BLAS, so a row's result
+    does not depend on how many rows there are either.
+
+    - ``loss`` is computed from the residuals ``Xθ − y``: exact to rounding
+      near the optimum (it prints as below a floor there).
+    - The exact ``gradient`` is ``Hθ − Xᵀy/N`` with ``H`` and ``Xᵀy/N``
+      computed once when ``N > d`` (a d×d product per call instead of a pass
+      over the data), and ``Xᵀ(Xθ − y)/N`` otherwise (cheaper when there are
+      fewer samples than features).  Both are exact in exact arithmetic; which
+      one a problem uses depends only on its shape.
+    - ``excess_loss`` is ``½ (θ − θ*)ᵀ H (θ − θ*)``, without the cancellation of
+      subtracting two nearly equal losses.
     """
 
     X: np.ndarray
@@ -101,47 +122,54 @@ class LeastSquares(_LinearModelData):
     name: str = "least squares"
 
     def __post_init__(self):
-        X, y = self.X, self.y
-        check.float_array("X", X)
-        check.float_array("y", y)
-        if X.ndim != 2 or y.shape != (X.shape[0],):
-            raise ValueError(f"X must have shape (N, d) and y shape (N,), got X {X.shape} "
-                             f"and y {y.shape}")
-        # einsum's own loops, not BLAS: the same bits on every CPU (see CONTRIBUTING)
-        n = X.shape[0]
-        object.__setattr__(self, "hessian", np.einsum("nj,nk->jk", X, X) / n)
-        object.__setattr__(self, "_xty", np.einsum("nj,n->j", X, y) / n)
-        object.__setattr__(self, "_half_mean_y2", 0.5 * float(np.einsum("n,n->", y, y)) / n)
+        self._check_data()
+        X, y, n = self.X, self.y, self.n_samples
+        object.__setattr__(self, "hessian", np.einsum("...nj,...nk->...jk", X, X) / n)
+        object.__setattr__(self, "_xty", np.einsum("...nj,...n->...j", X, y) / n)
 
     def loss(self, theta):
-        theta = self._theta(theta)
-        return (0.5 * np.sum(np.einsum("...j,jk->...k", theta, self.hessian) * theta, axis=-1)
-                - np.einsum("...j,j->...", theta, self._xty) + self._half_mean_y2)
+        r = self._scores(check.points("theta", theta, self.n_features)) - self.y
+        return 0.5 * np.mean(r**2, axis=-1)
 
     def excess_loss(self, theta):
         """``f(θ) − f(θ*) = ½ (θ − θ*)ᵀ H (θ − θ*)``, computed without cancellation."""
-        d = self._theta(theta) - self.optimum
-        return 0.5 * np.sum(np.einsum("...j,jk->...k", d, self.hessian) * d, axis=-1)
+        d = check.points("theta", theta, self.n_features) - self.optimum
+        return 0.5 * np.sum(np.einsum("...j,...jk->...k", d, self.hessian) * d, axis=-1)
 
     def gradient(self, theta, rows=None):
         """Exact gradient, or the minibatch gradient over ``rows`` (shape
         ``theta.shape[:-1] + (B,)``: one batch of sample indices per configuration)."""
-        if rows is None:
-            return np.einsum("...j,jk->...k", self._theta(theta), self.hessian) - self._xty
+        theta = check.points("theta", theta, self.n_features)
+        if rows is None and self.n_samples > self.n_features:
+            return np.einsum("...j,...jk->...k", theta, self.hessian) - self._xty
         return self._residual_gradient(theta, rows, lambda z, y: z - y)
 
     @property
     def optimum(self) -> np.ndarray:
-        """The least-squares solution (``np.linalg.lstsq``), computed once."""
+        """The least-squares solution of least norm, computed once:
+        ``np.linalg.lstsq`` for one data set, ``pinv(X)·y`` for a stack of them
+        (``lstsq`` takes no stacks).  Gradient descent from 0 converges to it."""
         cached = self.__dict__.get("_optimum")
         if cached is None:
-            cached = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+            if self.X.ndim == 2:
+                cached = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+            else:
+                cached = np.einsum("...dn,...n->...d", np.linalg.pinv(self.X), self.y)
             object.__setattr__(self, "_optimum", cached)
         return cached
 
     @property
-    def best_loss(self) -> float:
-        return float(self.loss(self.optimum))
+    def best_loss(self):
+        """``f(θ*)`` (a float; per data set for a stack)."""
+        value = self.loss(self.optimum)
+        return float(value) if value.ndim == 0 else value
+
+    @property
+    def condition_number(self):
+        """``λ_max(H)/λ_min(H)`` (per data set for a stack)."""
+        eig = np.linalg.eigvalsh(self.hessian)
+        ratio = eig[..., -1] / eig[..., 0]
+        return float(ratio) if ratio.ndim == 0 else ratio
 
 
 def _sigmoid(z):
@@ -157,22 +185,19 @@ class LogisticRegression(_LinearModelData):
     name: str = "logistic regression"
 
     def __post_init__(self):
-        check.float_array("X", self.X)
-        check.float_array("y", self.y)
-        if self.X.ndim != 2 or self.y.shape != (self.X.shape[0],):
-            raise ValueError(f"X must have shape (N, d) and y shape (N,), got X "
-                             f"{self.X.shape} and y {self.y.shape}")
+        self._check_data()
         if not np.isin(self.y, (0.0, 1.0)).all():
             bad = float(self.y[~np.isin(self.y, (0.0, 1.0))][0])
             raise ValueError(f"y must hold labels 0 and 1, got {bad!r}")
 
     def loss(self, theta):
-        theta = self._theta(theta)
+        theta = check.points("theta", theta, self.n_features)
         z = np.einsum("...d,nd->...n", theta, self.X)
         return np.mean(np.logaddexp(0.0, z) - self.y * z, axis=-1)
 
     def gradient(self, theta, rows=None):
         """Exact gradient, or the minibatch gradient over ``rows`` (see ``LeastSquares``)."""
+        theta = check.points("theta", theta, self.n_features)
         return self._residual_gradient(theta, rows, lambda z, y: _sigmoid(z) - y)
 
 
@@ -181,11 +206,12 @@ def make_least_squares(n_samples=200, n_features=10, *, noise=0.5,
     """Linear data ``y = X w* + noise·N(0, 1)``, ``w* ~ N(0, I)``, with feature
     ``j`` scaled by a factor geometrically spaced from ``feature_scales[1]``
     down to ``feature_scales[0]`` (so the Hessian is not isotropic)."""
-    n_samples, n_features = _count("n_samples", n_samples), _count("n_features", n_features)
+    n_samples = check.integer("n_samples", n_samples, 1)
+    n_features = check.integer("n_features", n_features, 1)
     noise = check.hyperparameter("noise", noise, low=0.0)
     if not isinstance(noise, float):
         raise TypeError(f"noise must be a real number, got {noise!r}")
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(check.seed("seed", seed))
     X = _features(rng, n_samples, n_features, feature_scales)
     w_true = rng.standard_normal(n_features)
     y = np.einsum("nd,d->n", X, w_true) + noise * rng.standard_normal(n_samples)
@@ -196,11 +222,12 @@ def make_logistic(n_samples=200, n_features=10, *, label_noise=0.1,
                   feature_scales=(0.5, 2.0), seed=0) -> LogisticRegression:
     """Labels ``y = 1[x_iᵀw* > 0]`` with a fraction ``label_noise`` flipped
     (so the data are not separable and the loss has a finite minimizer)."""
-    n_samples, n_features = _count("n_samples", n_samples), _count("n_features", n_features)
+    n_samples = check.integer("n_samples", n_samples, 1)
+    n_features = check.integer("n_features", n_features, 1)
     label_noise = check.hyperparameter("label_noise", label_noise, low=0.0, high=0.5)
     if not isinstance(label_noise, float):
         raise TypeError(f"label_noise must be a real number, got {label_noise!r}")
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(check.seed("seed", seed))
     X = _features(rng, n_samples, n_features, feature_scales)
     w_true = rng.standard_normal(n_features)
     y = (np.einsum("nd,d->n", X, w_true) > 0).astype(float)
@@ -225,12 +252,12 @@ def gradient_oracle(problem, *, batch_size=None, noise=0.0, seed=0):
         raise TypeError("problem must be a dataset problem such as LeastSquares or "
                         f"LogisticRegression, got {type(problem).__name__}")
     if batch_size is not None:
-        batch_size = _count("batch_size", batch_size)
+        batch_size = check.integer("batch_size", batch_size, 1)
         if batch_size > problem.n_samples:
             raise ValueError(f"batch_size must be <= n_samples = {problem.n_samples}, "
                              f"got {batch_size}")
     noise = check.hyperparameter("noise", noise, low=0.0)
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(check.seed("seed", seed))
 
     def oracle(theta):
         if batch_size is None:

@@ -33,7 +33,7 @@ def sin_2pi(x):
 
     ``np.sin``'s SIMD code paths differ in the last bit between machines, and a
     long run on the washboard amplifies that into different basins.  Reduce to
-    |s| ≤ 1/4 exactly (sin(2πx) has period 1 and sin(2π(±½ − r)) = sin(2πr)),
+    ``|s| ≤ 1/4`` exactly (sin(2πx) has period 1 and sin(2π(±½ − r)) = sin(2πr)),
     then sum the Taylor series to degree 23 (truncation below 1e-17).
     """
     x = np.asarray(x, dtype=np.float64)
@@ -60,23 +60,14 @@ class Washboard:
 
     def __post_init__(self):
         for name in ("curvature", "height"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-    @staticmethod
-    def _theta(theta) -> np.ndarray:
-        check.float_array("theta", theta)
-        if theta.ndim == 0 or theta.shape[-1] != 1:
-            raise ValueError(f"theta must have shape (..., 1), got shape {theta.shape}")
-        return theta
+            check.positive_number(name, getattr(self, name))
 
     def value(self, theta):
-        x = self._theta(theta)[..., 0]
+        x = check.points("theta", theta, 1)[..., 0]
         return 0.5 * self.curvature * x**2 + self.height * (1 - sin_2pi(x + 0.25))  # cos
 
     def gradient(self, theta):
-        x = self._theta(theta)
+        x = check.points("theta", theta, 1)
         return self.curvature * x + 2 * np.pi * self.height * sin_2pi(x)
 
     def stationary_points(self, low=-10.0, high=10.0, resolution=1e-4):
@@ -98,7 +89,7 @@ class Washboard:
     def basin(self, theta, low=-10.0, high=10.0):
         """For each point, the location of the local minimum whose basin (the
         interval between the neighbouring maxima) contains it; shape ``theta.shape[:-1]``."""
-        x = self._theta(theta)[..., 0]
+        x = check.points("theta", theta, 1)[..., 0]
         minima, maxima = self.stationary_points(low, high)
         if np.any((x < low) | (x > high)):
             bad = x[(x < low) | (x > high)].flat[0]
