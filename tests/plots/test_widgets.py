@@ -1,4 +1,4 @@
-"""The explorers redraw when a control changes (driven here as a reader would)."""
+"""``adamref.plots.widgets``."""
 
 import numpy as np
 import pytest
@@ -54,3 +54,4 @@ def test_explorer_rejects_bad_controls():
         widgets.explorer(draw_line)
     with pytest.raises(TypeError, match=r"controls\['slope'\] must be an ipywidgets value widget"):
         widgets.explorer(draw_line, slope=0.5)
+

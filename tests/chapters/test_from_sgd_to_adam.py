@@ -1,4 +1,5 @@
-"""The lineage SGD → momentum → RMSprop → Adam: tuning, equivalences, measurements."""
+"""The chapter "From gradient descent to Adam": ``adamref.lab.from_sgd_to_adam`` and
+``adamref.plots.from_sgd_to_adam``."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,12 @@ import adamref
 from adamref.lab import from_sgd_to_adam as L
 from adamref.problems.objectives import Quadratic, Rosenbrock
 from adamref.problems.runs import trajectory
+import ipywidgets
+import matplotlib.pyplot as plt
+
+from adamref.lab import moments as ema
+from adamref.plots import widgets
+from adamref.plots.from_sgd_to_adam import LOSS_FLOOR, draw_lineage, draw_paths
 
 
 @pytest.mark.parametrize("beta2", [0.99, 0.999])
@@ -22,14 +29,6 @@ def test_adam_without_beta1_and_bias_correction_is_rmsprop(beta2):
                                       f.gradient, theta0, 300)
     assert np.abs(step_c[0]).max() == pytest.approx(0.01)              # α·sign(g)
     assert np.abs(step_r[0]).max() == pytest.approx(0.01 / np.sqrt(1 - beta2))
-
-
-def test_free_running_trajectories_agree_on_the_quadratic():
-    q, theta0 = Quadratic((1.0, 100.0)), np.array([-4.0, 1.5])
-    adam = trajectory(adamref.Adam(lr=0.1, beta1=0.0, bias_correction=False), q.gradient,
-                      theta0, 200)
-    rms = trajectory(adamref.RMSprop(lr=0.1, alpha=0.999), q.gradient, theta0, 200)
-    np.testing.assert_allclose(adam, rms, rtol=1e-13, atol=1e-15)
 
 
 def test_lockstep_rejects_bad_arguments():
@@ -119,3 +118,44 @@ def test_step_measurements():
 def test_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_draw_lineage_draws_the_four_paths_and_their_losses():
+    fig = plt.figure()
+    left, right = draw_lineage(fig)
+    labels = [line.get_label() for line in right.lines]
+    assert labels == ["SGD", "Momentum", "RMSprop", "Adam"]
+    assert left.get_title() and left.get_xlabel() and right.get_ylabel()
+    assert right.get_ylim()[0] >= LOSS_FLOOR
+    plt.close(fig)
+
+
+def test_draw_paths_rejects_bad_input():
+    fig = plt.figure()
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        draw_paths(None, object(), {"a": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match="paths must be a non-empty dict"):
+        draw_paths(fig, object(), {})
+    with pytest.raises(TypeError, match="title must be a string"):
+        draw_paths(fig, object(), {"a": np.zeros((2, 2))}, title=3)
+    plt.close(fig)
+
+
+def test_lineage_explorer_redraws_with_the_new_settings():
+    problem = ipywidgets.Dropdown(options=["quadratic", "rosenbrock"], value="quadratic")
+    lr, beta1 = widgets.lr_slider(0.1), widgets.beta1_slider(0.9)
+    noise = widgets.noise_slider(0.0)
+    ex = widgets.explorer(draw_lineage, problem=problem, lr=lr, beta1=beta1, noise=noise)
+    adam = lambda: ex.figure.axes[0].lines[3].get_xydata().copy()  # noqa: E731
+    first = adam()
+    lr.value = 0.01
+    assert ex.redraws == 2 and not np.allclose(adam(), first)
+    second = adam()
+    noise.value = 1.0
+    assert ex.redraws == 3 and not np.allclose(adam(), second)
+    problem.value = "rosenbrock"
+    assert "Rosenbrock" in ex.figure.axes[0].get_title()
+    beta1.value = 0.0
+    assert ex.values["beta1"] == 0.0 and ex.redraws == 5
+    plt.close(ex.figure)
+

@@ -1,16 +1,22 @@
-"""Seeded datasets, their gradient oracles, and the washboard landscape."""
+"""``adamref.problems.datasets``."""
 
 import numpy as np
 import pytest
 
 from adamref.problems.datasets import (LeastSquares, LogisticRegression, gradient_oracle,
                                        make_least_squares, make_logistic)
-from adamref.problems.washboard import Washboard
+from adamref.problems import LeastSquares
 
 
 def numeric_gradient(f, theta, h=1e-6):
     eye = np.eye(theta.shape[-1])
     return np.stack([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in eye], axis=-1)
+
+
+# -- LeastSquares -------------------------------------------------------------------------
+def _data(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape), rng.standard_normal(shape[:-1])
 
 
 @pytest.mark.parametrize("make", [make_least_squares, make_logistic])
@@ -110,45 +116,34 @@ def test_bad_input_is_rejected_with_the_parameter_and_value(call, error, match):
         call()
 
 
-# -- the washboard ---------------------------------------------------------------------
-
-def test_washboard_gradient_and_minima():
-    w = Washboard(curvature=0.5, height=1.0)
-    x = np.linspace(-3, 3, 13)[:, None]
-    np.testing.assert_allclose(w.gradient(x)[:, 0], numeric_gradient(w.value, x)[:, 0],
-                               rtol=1e-6, atol=1e-6)
-    minima, maxima = w.stationary_points(-5, 5)
-    assert minima.size == maxima.size + 1 == 11
-    assert np.all(np.abs(w.gradient(minima[:, None])) < 1e-6)
-    assert np.all(np.abs(minima - np.rint(minima)) < 0.07)       # near the integers
-    values = w.value(minima[:, None])
-    assert np.argmin(values) == 5 and abs(minima[5]) < 1e-6        # global at 0
-    assert np.all(np.diff(values[5:]) > 0)                         # poorer farther out
+@pytest.mark.parametrize("n, d", [(50, 4), (6, 20)])   # the Hessian form and the residual form
+def test_loss_gradient_optimum_and_excess_loss_agree(n, d):
+    problem = LeastSquares(*_data((n, d)))
+    theta = np.random.default_rng(3).standard_normal((3, d))
+    X, y = problem.X, problem.y
+    r = theta @ X.T - y
+    np.testing.assert_allclose(problem.loss(theta), 0.5 * np.mean(r**2, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(problem.gradient(theta), r @ X / n, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(problem.gradient(problem.optimum), 0.0, atol=1e-10)
+    np.testing.assert_allclose(problem.excess_loss(theta), problem.loss(theta) - problem.best_loss,
+                               rtol=1e-9)
+    np.testing.assert_allclose(problem.hessian, X.T @ X / n, rtol=1e-12)
 
 
-def test_basin_is_the_minimum_between_the_neighbouring_maxima():
-    w = Washboard()
-    minima, maxima = w.stationary_points()
-    points = np.array([[0.3], [-0.3], [0.6], [-2.4], [maxima[12] - 1e-6], [maxima[12] + 1e-6]])
-    basins = w.basin(points)
-    np.testing.assert_allclose(basins[:4], [0.0, 0.0, minima[11], minima[8]], atol=1e-9)
-    assert basins[4] < maxima[12] < basins[5]
-    # gradient descent with a tiny step from each point ends at its basin's minimum
-    x = points.copy()
-    for _ in range(4000):
-        x -= 0.01 * w.gradient(x)
-    np.testing.assert_allclose(x[:, 0], basins, atol=1e-6)
+def test_a_stack_of_draws_is_each_draw_on_its_own():
+    X, y = _data((3, 8, 5), seed=4)
+    stack = LeastSquares(X, y)
+    theta = np.random.default_rng(5).standard_normal((3, 5))
+    for s in range(3):
+        one = LeastSquares(X[s], y[s])
+        np.testing.assert_allclose(stack.loss(theta)[s], one.loss(theta[s]), rtol=1e-12)
+        np.testing.assert_allclose(stack.gradient(theta)[s], one.gradient(theta[s]), rtol=1e-10)
+        np.testing.assert_allclose(stack.optimum[s], one.optimum, rtol=1e-8)
+        np.testing.assert_allclose(stack.condition_number[s], one.condition_number, rtol=1e-8)
+    # configurations on every draw: X (draws, 1, n, d) against theta (draws, K, d)
+    wide = LeastSquares(X[:, None], y[:, None])
+    thetas = np.random.default_rng(6).standard_normal((3, 4, 5))
+    np.testing.assert_allclose(wide.loss(thetas)[:, 2], stack.loss(thetas[:, 2]), rtol=1e-12)
+    with pytest.raises(ValueError, match="rows .* need one data set X of shape"):
+        stack.gradient(theta, np.zeros((3, 2), dtype=int))
 
-
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: Washboard(curvature=0.0), ValueError, r"curvature must be a finite number > 0, got 0.0"),
-    (lambda: Washboard(height="1"), TypeError, r"height must be a real number, got '1'"),
-    (lambda: Washboard().value(np.zeros(3)), ValueError, r"theta must have shape \(..., 1\)"),
-    (lambda: Washboard().basin(np.array([[11.0]])), ValueError,
-     r"theta must lie in \[-10.0, 10.0\] to be assigned a basin, got 11.0"),
-    (lambda: Washboard().stationary_points(2.0, 1.0), ValueError, r"high must be > low = 2.0, got 1.0"),
-    (lambda: Washboard().stationary_points(resolution=1.0), ValueError, r"resolution must be in"),
-])
-def test_washboard_rejects_bad_input(call, error, match):
-    with pytest.raises(error, match=match):
-        call()

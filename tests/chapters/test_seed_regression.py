@@ -1,4 +1,5 @@
-"""The seed-regression problem, its measurements, figures and explorer."""
+"""The seed-regression chapter: ``adamref.lab.seed_regression`` and
+``adamref.plots.seed_regression``."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -144,3 +145,4 @@ def test_variant_and_sweep_figures():
     with pytest.raises(ValueError, match="w0 and w_final must be 1-D of one length"):
         plot_final_vs_initial([0.1], [1.0, 2.0], w_ls)
     plt.close("all")
+

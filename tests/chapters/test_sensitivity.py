@@ -1,4 +1,4 @@
-"""Broadcast sweeps (adamref.lab.sensitivity) and their figures (adamref.plots.sensitivity)."""
+"""The sensitivity chapter: ``adamref.lab.sensitivity`` and ``adamref.plots.sensitivity``."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,6 +10,7 @@ from adamref.plots.sensitivity import draw_sensitivity, plot_lr_slices, plot_swe
 from adamref.problems.objectives import Quadratic, Rosenbrock
 from adamref.lab.sensitivity import (SweepResult, conditioned_least_squares, default_problems,
                                      good_range, grid_configurations, log_grid, sweep, sweep_loop)
+
 
 ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))
 
@@ -189,3 +190,4 @@ def test_draw_sensitivity_rejects_an_unknown_problem():
     with pytest.raises(ValueError, match=r"problem must be one of \['Rosenbrock', 'least squares'\], got 'sphere'"):
         draw_sensitivity(plt.figure(), problem="sphere")
     plt.close("all")
+

@@ -1,0 +1,139 @@
+"""The noisy-gradients chapter: ``adamref.lab.noisy_gradients`` and
+``adamref.plots.noisy_gradients``."""
+
+import numpy as np
+import pytest
+
+from adamref.lab import noisy_gradients as nz
+from adamref.problems.datasets import gradient_oracle, make_least_squares
+from adamref.problems.registry import LINEAGE, make_optimizer
+from adamref.problems.runs import grid
+from adamref.plots import widgets
+from adamref.plots.noisy_gradients import (draw_noise, plot_basin_fractions,
+                                           plot_best_vs_noise, plot_lr_sensitivity)
+
+
+def labelled(ax):
+    return bool(ax.get_title() and ax.get_xlabel() and ax.get_ylabel())
+
+
+def lines_of(fig):
+    return [line.get_ydata().copy() for ax in fig.axes for line in ax.lines]
+
+
+@pytest.mark.parametrize("name", LINEAGE)
+def test_batched_run_equals_separate_runs(name):
+    problem = make_least_squares(30, 3, seed=0)
+    lrs = np.array([[1e-3], [1e-2], [1e-1]])
+    batch = nz.run_batch(make_optimizer(name, lrs), problem.gradient, np.zeros((3, 3)), 50)
+    for k in range(3):
+        single = nz.run_batch(make_optimizer(name, float(lrs[k, 0])), problem.gradient,
+                              np.zeros(3), 50)
+        np.testing.assert_allclose(batch[k], single, rtol=1e-12, atol=1e-15)
+
+
+def test_run_batch_marks_diverged_rows_and_records_history():
+    problem = make_least_squares(30, 3, seed=0)
+    lrs = np.array([[1e-2], [50.0]])                     # the second row diverges
+    final, history = nz.run_batch(make_optimizer("SGD", lrs), problem.gradient,
+                                  np.zeros((2, 3)), 200, loss=problem.loss, record_every=50)
+    assert np.all(np.isfinite(final[0])) and np.all(np.isnan(final[1]))
+    assert history.shape == (5, 2)
+    assert history[0, 0] == pytest.approx(problem.loss(np.zeros(3)))
+    median, _, _ = nz.summarize(problem.loss(final)[None, :], axis=0)
+    assert np.isinf(median[1]) and np.isfinite(median[0])
+
+
+def test_summarize_and_best_per_row():
+    losses = np.array([[[1.0, 2.0, 3.0], [0.1, 0.2, np.nan]]])    # (1, 2 lrs, 3 seeds)
+    median, low, high = nz.summarize(losses)
+    np.testing.assert_allclose(median[0], [2.0, 0.2])
+    assert low[0, 0] < median[0, 0] < high[0, 0] and np.isinf(high[0, 1])
+    median, _, _ = nz.summarize(np.array([np.nan, np.inf, 1.0, 2.0]))
+    assert np.isinf(median)                      # the middle lies among diverged runs
+    best, lr, index = nz.best_per_row(np.array([[3.0, 1.0, 1.0, np.nan]]), [1e-3, 1e-2, 1e-1, 1.0])
+    assert best[0] == 1.0 and lr[0] == 1e-2 and index[0] == 1
+
+
+def test_gradient_noise_rms_measures_the_additive_noise():
+    problem = make_least_squares(50, 4, seed=0)
+    measured = nz.gradient_noise_rms(gradient_oracle(problem, noise=0.7, seed=0),
+                                     problem.optimum, draws=20000)
+    assert measured == pytest.approx(0.7, rel=0.02)
+    assert nz.gradient_noise_rms(problem.gradient, problem.optimum, draws=3) == 0.0
+
+
+def test_adam_noise_floor_grows_more_slowly_than_sgds():
+    """The chapter's claim, small: at a fixed lr, started at the optimum, SGD's
+    mean excess loss grows ~sigma^2 and Adam's ~sigma."""
+    problem = nz.least_squares_problem()
+    sigmas = np.array([[1.0], [10.0]])
+    start = np.tile(problem.optimum, (2, 1))
+    floors = {}
+    for name in ("SGD", "Adam"):
+        _, history = nz.run_batch(make_optimizer(name, 1e-2),
+                                  gradient_oracle(problem, noise=sigmas, seed=0), start, 1500,
+                                  loss=problem.excess_loss, record_every=10)
+        floors[name] = history[50:].mean(axis=0)
+    assert 50 < floors["SGD"][1] / floors["SGD"][0] < 200
+    assert 4 < floors["Adam"][1] / floors["Adam"][0] < 25
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: make_optimizer("Adagrad", 0.1), ValueError,
+     r"name must be one of \['SGD', 'Momentum', .*\], got 'Adagrad'"),
+    (lambda: make_optimizer("SGD", -1.0), ValueError, r"lr must be >= 0.0, got -1.0"),
+    (lambda: grid(), ValueError, r"at least one hyperparameter axis"),
+    (lambda: grid(lr=[]), ValueError, r"grid\['lr'\] must be a non-empty 1-D array"),
+    (lambda: grid(lr=[["a"]]), ValueError, r"grid\['lr'\] must be a non-empty 1-D"),
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), -1),
+     ValueError, r"steps must be an integer >= 1, got -1"),
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, np.zeros(2), 2,
+                          record_every=1), ValueError, r"record_every=1 needs a loss function"),
+    (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, ["a"], 2), ValueError,
+     r"could not convert"),
+    (lambda: nz.summarize([]), ValueError, r"losses must not be empty"),
+    (lambda: nz.best_per_row(np.zeros((2, 3)), [1.0, 2.0]), ValueError,
+     r"values must have a last axis of length len\(lrs\) = 2, got shape \(2, 3\)"),
+    (lambda: nz.gradient_noise_rms(lambda t: t, np.zeros((2, 2))), ValueError,
+     r"theta must be a 1-D parameter vector, got shape \(2, 2\)"),
+    (lambda: nz.gradient_noise_rms(lambda t: t, np.zeros(2), draws=1), ValueError,
+     r"draws must be an integer >= 2, got 1"),
+])
+def test_noise_functions_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_noise_explorer_redraws_for_noise_and_lr():
+    noise, lr = widgets.noise_slider(1.0, high=10.0), widgets.lr_slider(1e-2)
+    ex = widgets.explorer(draw_noise, noise=noise, lr=lr)
+    curve_ax, final_ax = ex.figure.axes
+    assert labelled(curve_ax) and final_ax.get_title()
+    assert len(curve_ax.lines) == 4
+    before = lines_of(ex.figure)
+    noise.value = 5.0
+    assert ex.redraws == 2
+    after = lines_of(ex.figure)
+    # more noise: a higher final excess loss for every optimizer (median over seeds)
+    for b, a in zip(before[:4], after[:4]):
+        assert a[-1] > b[-1]
+    lr.value = 1e-3
+    assert "1.0e-03" in ex.figure.axes[0].get_title()
+
+
+def test_noise_summary_plots():
+    lrs = np.array([1e-3, 1e-2, 1e-1])
+    triple = (np.array([1.0, 0.1, np.inf]), np.array([0.5, 0.05, np.inf]),
+              np.array([2.0, 0.2, np.inf]))
+    ax = plot_lr_sensitivity(lrs, {"SGD": triple, "Adam": triple})
+    assert labelled(ax) and len(ax.lines[0].get_xdata()) == 2      # the diverged point is left out
+    ax = plot_best_vs_noise([1.0, 3.0], {"Adam": (np.array([1.0, 2.0]),) * 3})
+    assert labelled(ax)
+    ax = plot_basin_fractions(lrs, {"Adam": np.array([0.1, 0.5, 0.2])}, baseline=0.1)
+    assert labelled(ax) and ax.get_ylim()[1] > 1
+    with pytest.raises(ValueError, match=r"fractions\['Adam'\] must have a last axis of length 3"):
+        plot_basin_fractions(lrs, {"Adam": np.array([0.1, 0.5])})
+    with pytest.raises(ValueError, match=r"summaries must be a non-empty dict"):
+        plot_lr_sensitivity(lrs, {})
+
