@@ -2,7 +2,7 @@
 on ``adamref.keras_style``, against real Keras timed once by hand.
 
 Keras is never installed here: its time comes from the fixture
-``tests/fixtures/keras_seed_regression.npz``, recorded by
+``adamref/lab/data/keras_seed_regression.npz``, recorded by
 ``tests/reference/record_keras_seed.py`` (which times three ``fit`` calls and
 stores them with the versions used).  Machines differ, so the ratio is only
 meaningful when both figures come from the same machine, as they do in the
@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 import adamref
 from adamref.keras_style import Dense, Sequential
+from adamref.lab.seed_regression import KERAS_REFERENCE
 
-FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "keras_seed_regression.npz"
+FIXTURE = KERAS_REFERENCE
 
 
 def fit_once(x, y) -> float:

@@ -1,5 +1,5 @@
 """adamref.keras_style does what Keras 3 does for the seed-regression snippet:
-replayed against real Keras (tests/fixtures/keras_seed_regression.npz, recorded
+replayed against real Keras (adamref/lab/data/keras_seed_regression.npz, recorded
 by tests/reference/record_keras_seed.py) and checked rule by rule."""
 
 from pathlib import Path
@@ -9,8 +9,9 @@ import pytest
 
 import adamref
 from adamref.keras_style import DEFAULT_BATCH_SIZE, Dense, Sequential, set_random_seed
+from adamref.lab.seed_regression import KERAS_REFERENCE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "keras_seed_regression.npz"
+FIXTURE = KERAS_REFERENCE
 
 
 @pytest.fixture(scope="module")

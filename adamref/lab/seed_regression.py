@@ -6,6 +6,8 @@ NumPy only (plus ``keras_style`` and the optimizers): no plotting here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from adamref.optim import validation as check
@@ -131,3 +133,16 @@ def first_and_last_kernel(history):
     """``(w_0, w_T)``: the kernel before the first and after the last step."""
     w = history_trace(history)["kernel"][:, 0, 0]
     return float(w[0]), float(w[-1])
+
+
+#: The real-Keras run of the snippet (recorded by hand with
+#: ``tests/reference/record_keras_seed.py``; Keras itself is never needed here).
+KERAS_REFERENCE = Path(__file__).parent / "data" / "keras_seed_regression.npz"
+
+
+def keras_reference() -> dict:
+    """The real-Keras run the chapter replays: its data ``x``, ``y``, initial
+    weights ``kernel0``, ``bias0``, final ``kernel``, ``bias``, per-epoch ``loss``,
+    fit time and the versions it was recorded with (``meta_*``), as arrays."""
+    with np.load(KERAS_REFERENCE) as run:
+        return {key: run[key] for key in run.files}

@@ -1,5 +1,5 @@
 """Record the book's seed-regression snippet, run by real Keras 3, into
-``tests/fixtures/keras_seed_regression.npz`` for ``tests/test_keras_style.py``
+``adamref/lab/data/keras_seed_regression.npz`` for ``tests/test_keras_style.py``
 to replay with ``adamref.keras_style``.
 
 Run BY HAND, never in CI (the project's venv has neither torch nor keras, and
@@ -52,7 +52,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras
 import numpy as np
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "keras_seed_regression.npz"
+FIXTURE = Path(__file__).resolve().parents[2] / "adamref" / "lab" / "data" / "keras_seed_regression.npz"
 SEED = 20151222
 N, EPOCHS, LR = 100, 100, 0.01
 
