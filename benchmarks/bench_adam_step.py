@@ -31,7 +31,7 @@ import numpy as np
 
 import adamref
 from adamref.lab.memory_and_compute import wall_times
-from adamref.optim.optimizer import THREADS
+from adamref.optim.engine import THREADS
 
 
 def median_seconds(fn, repeats: int) -> float:
