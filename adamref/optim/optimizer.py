@@ -19,7 +19,7 @@ import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.engine import UPDATE_POLICY, Engine, largest_magnitude
-from adamref.optim.schedules import SCHEDULES, Schedule
+from adamref.optim.schedules import Schedule
 from adamref.optim.tree import Structure, check_disjoint, flatten, flatten_pair
 
 
