@@ -15,8 +15,9 @@ import numpy as np
 from numpy import add, divide, maximum, multiply, sqrt, subtract
 
 from adamref.optim import validation as check
+from adamref.optim.engine import UPDATE_POLICY
 from adamref.optim.functional import checked_hyperparameters
-from adamref.optim.optimizer import Optimizer, as_weak_scalar, power
+from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
 class Adam(Optimizer):
@@ -80,17 +81,19 @@ class Adam(Optimizer):
 
     def _fixed_constants(self, h):
         return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"]),
-                "one_minus_beta2": as_weak_scalar(1 - h["beta2"]),
-                "decay_factor": as_weak_scalar(1 - h["lr"] * h["weight_decay"])}  # 1 − α·λ
+                "one_minus_beta2": as_weak_scalar(1 - h["beta2"])}
 
     def _step_constants(self, h, t):
+        decay = ({"decay_factor": as_weak_scalar(1 - h["lr"] * h["weight_decay"])}  # 1 − α_t·λ
+                 if self._decays else {})
         if not self.bias_correction:
-            return {"step_size": h["lr"], "sqrt_correction2": 1.0}
-        correction1 = 1 - power(h["beta1"], t)           # 1 − β1^t
-        correction2 = 1 - power(h["beta2"], t)           # 1 − β2^t
-        return {"step_size": as_weak_scalar(h["lr"] / correction1),   # α / (1 − β1^t)
+            return {"step_size": h["lr"], "sqrt_correction2": 1.0, **decay}
+        correction1 = 1 - self._power("beta1", t)        # 1 − β1^t
+        correction2 = 1 - self._power("beta2", t)        # 1 − β2^t
+        return {"step_size": as_weak_scalar(h["lr"] / correction1),   # α_t / (1 − β1^t)
                 "sqrt_correction2": (math.sqrt(correction2) if isinstance(correction2, float)
-                                     else np.sqrt(correction2))}       # √(1 − β2^t)
+                                     else np.sqrt(correction2)),       # √(1 − β2^t)
+                **decay}
 
     def _dtype_constants(self, c, t, dtype):
         """The ε̂ form's α_t = α·√(1 − β2^t)/(1 − β1^t), computed as Keras and
@@ -104,6 +107,21 @@ class Adam(Optimizer):
             return {"alpha_t": lr}
         one = dtype.type(1)
         return {"alpha_t": lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))}
+
+    def effective_step(self):
+        """The step size per coordinate of the last step, ``α_t/(√v̂_t + ε)``
+        (``v̂`` from ``v_max`` with AMSGrad; ``α_t/(√v + ε̂)`` in the ε̂ form),
+        computed as the step computed it, in the structure of the params;
+        ``None`` before the first step."""
+        if self._buffers is None:
+            return None
+        out = []
+        for v in self._buffers["v_max" if self.amsgrad else "v"]:
+            c = self._constants(self.t, v.dtype)
+            with np.errstate(**UPDATE_POLICY):
+                out.append(c.alpha_t / (np.sqrt(v) + c.eps) if self.epsilon_hat else
+                           c.lr / (np.sqrt(v) / c.sqrt_correction2 + c.eps))
+        return self._structure.unflatten(out)
 
     def _update(self, theta, g, state, scratch, c):
         m, v, tmp = state["m"], state["v"], scratch[1]

@@ -6,7 +6,7 @@ from numpy import absolute, add, divide, maximum, multiply, subtract
 
 from adamref.optim import validation as check
 from adamref.optim.functional import checked_hyperparameters
-from adamref.optim.optimizer import Optimizer, as_weak_scalar, power
+from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
 class AdaMax(Optimizer):
@@ -39,7 +39,7 @@ class AdaMax(Optimizer):
         return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"])}
 
     def _step_constants(self, h, t):
-        return {"step_size": as_weak_scalar(h["lr"] / (1 - power(h["beta1"], t)))}
+        return {"step_size": as_weak_scalar(h["lr"] / (1 - self._power("beta1", t)))}
 
     def _update(self, theta, g, state, scratch, c):
         m, u, tmp = state["m"], state["u"], scratch[1]

@@ -83,6 +83,26 @@ def power(base, t: int):
     return result
 
 
+#: Steps of β^t that ``Optimizer._power`` computes at once, for array bases of
+#: at most ``POWER_TABLE_SIZE`` elements (a sweep's β2 of shape (K, 1), say).
+POWER_BLOCK = 256
+POWER_TABLE_SIZE = 64
+
+
+def power_table(base, start: int, count: int) -> np.ndarray:
+    """``power(base, t)`` for ``t = start, …, start + count − 1``, shape
+    ``(count, *np.shape(base))``: the same multiplications in the same order
+    as ``power``, vectorized over t, so every entry is bit for bit ``power``'s."""
+    t = np.arange(start, start + count, dtype=np.int64).reshape((count,) + (1,) * np.ndim(base))
+    factor = np.array(base, dtype=np.float64)
+    result = np.ones((count, *np.shape(base)))
+    while np.any(t):
+        result = np.where(t & 1, result * factor, result)   # × the factor of each set bit
+        t = t >> 1
+        factor = factor * factor
+    return result
+
+
 def _leaves(tree):
     """The leaves of a plain params/grads tree, for the cached checks; ``None``
     for anything else (which takes the full checks every time)."""
@@ -183,6 +203,8 @@ class Optimizer:
         self.engine = Engine()
         self._checked: _Checked | None = None   # the last step's checks, for the next
         self._fixed: dict = {}                  # dtype -> hyperparameters and fixed constants
+        self._memo: dict = {}                   # dtype -> (t, that step's constants)
+        self._powers: dict = {}                 # name -> (first t, power_table)
         self._pending_state: dict | None = None  # loaded, waiting for the first step
 
     # -- what a subclass provides ------------------------------------------------
@@ -198,8 +220,8 @@ class Optimizer:
 
     def _fixed_constants(self, h: dict) -> dict:
         """Values derived from the hyperparameters ``h`` that do not depend on
-        t (``1 − β1``), computed once; ``_update`` receives them with the
-        hyperparameters themselves."""
+        t (``1 − β1``), computed once; not from ``lr``, which may be a
+        schedule.  ``_update`` receives them with the hyperparameters."""
         return {}
 
     def _step_constants(self, h: dict, t: int) -> dict:
@@ -334,24 +356,45 @@ class Optimizer:
         """The hyperparameters at step ``t`` (``lr`` evaluated if it is a
         schedule), the fixed and the step constants, array ones cast to
         ``dtype`` as Python floats are: a float32 sweep then rounds exactly like
-        float32 single runs.  What does not depend on t is computed once per
-        dtype (every step if ``lr`` is a schedule)."""
+        float32 single runs.  The fixed part is computed once per dtype; the
+        result is kept for the step's t (``effective_step`` asks again)."""
+        memo = self._memo.get(dtype)
+        if memo is not None and memo[0] == t:
+            return memo[1]
+        fixed = self._fixed.get(dtype)
+        if fixed is None:
+            fixed = self._fixed[dtype] = self._in_dtype(
+                {**self._hyper, **self._fixed_constants(self._hyper)}, dtype)
         h = self._hyper
         if self._scheduled:
-            h = {k: v(t) if isinstance(v, Schedule) else v for k, v in h.items()}
-        fixed = self._fixed.get(dtype)
-        if fixed is None or self._scheduled:
-            fixed = self._in_dtype({**h, **self._fixed_constants(h)}, dtype)
-            if not self._scheduled:
-                self._fixed[dtype] = fixed
-        c = {**fixed, **self._in_dtype(self._step_constants(h, t), dtype)}
+            h = {**h, **{k: v(t) for k, v in h.items() if isinstance(v, Schedule)}}
+            step = {**{k: v for k, v in h.items() if isinstance(self._hyper[k], Schedule)},
+                    **self._step_constants(h, t)}
+        else:
+            step = self._step_constants(h, t)
+        c = {**fixed, **self._in_dtype(step, dtype)}
         c.update(self._dtype_constants(c, t, dtype))
-        return SimpleNamespace(**c)
+        c = SimpleNamespace(**c)
+        self._memo[dtype] = (t, c)
+        return c
+
+    def _power(self, name: str, t: int):
+        """``power(hyperparameter name, t)``; for an array base of at most
+        ``POWER_TABLE_SIZE`` elements, looked up in a table of ``POWER_BLOCK``
+        steps computed at once: bit for bit the same, cheaper per step."""
+        base = self._hyper[name]
+        if not isinstance(base, np.ndarray) or base.size > POWER_TABLE_SIZE:
+            return power(base, t)      # a float: the loop is cheap enough
+        table = self._powers.get(name)
+        if table is None or not table[0] <= t < table[0] + POWER_BLOCK:
+            table = self._powers[name] = (t, power_table(base, t, POWER_BLOCK))
+        value = table[1][t - table[0]]
+        return float(value) if value.ndim == 0 else value
 
     def _in_dtype(self, constants: dict, dtype) -> dict:
         if not self._array_hyper:
             return constants
-        return {k: v.astype(dtype) if isinstance(v, np.ndarray) else v
+        return {k: v.astype(dtype, copy=False) if isinstance(v, np.ndarray) else v
                 for k, v in constants.items()}
 
     @staticmethod

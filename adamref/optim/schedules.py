@@ -42,7 +42,9 @@ class Schedule:
 
     def __call__(self, t: int):
         """The learning rate of step ``t`` (t = 1 at the first step)."""
-        return self._value(check.step_count("t", t))
+        if type(t) is not int or t < 1:      # the optimizers' own t needs no check
+            t = check.step_count("t", t)
+        return self._value(t)
 
     def _value(self, t: int):
         raise NotImplementedError
