@@ -83,8 +83,8 @@ def power(base, t: int):
     return result
 
 
-#: Steps of β^t that ``Optimizer._power`` computes at once, for array bases of
-#: at most ``POWER_TABLE_SIZE`` elements (a sweep's β2 of shape (K, 1), say).
+#: Steps of β^t that ``Optimizer._power`` computes at once, for bases of at
+#: most ``POWER_TABLE_SIZE`` elements (a sweep's β2 of shape (K, 1), say).
 POWER_BLOCK = 256
 POWER_TABLE_SIZE = 64
 
@@ -140,7 +140,10 @@ class _Checked:
         self.scratch = [j[0][0][3] if len(j) == 1 and len(j[0]) == 1 and j[0][0][0] is leaf
                         else None for j, leaf in zip(jobs, leaves)]
 
-    def matches(self, leaves, buffers) -> bool:
+    def matches(self, params, grads, buffers) -> bool:
+        """Whether ``params`` and ``grads`` (from ``_leaves``) are the checked
+        leaves, unchanged, with the same state installed."""
+        leaves = params + grads
         if buffers is not self.buffers or len(leaves) != len(self.refs):
             return False
         for ref, leaf in zip(self.refs, leaves):
@@ -290,7 +293,7 @@ class Optimizer:
         leaves, grad_tree = _leaves(params), _leaves(grads)
         checked = self._checked
         if (checked is not None and leaves is not None and grad_tree is not None
-                and checked.matches(leaves + grad_tree, self._buffers)):
+                and checked.matches(leaves, grad_tree, self._buffers)):
             # The same arrays as the last step, unchanged: its checks still hold.
             count, buffers, structure = checked.count, self._buffers, checked.structure
             param_leaves, grad_leaves = leaves[:count], grad_tree[:count]
@@ -304,32 +307,28 @@ class Optimizer:
         if self.t >= check.MAX_STEP:
             raise ValueError(f"the step count t = {self.t} cannot grow any further")
         t = self.t + 1
-        per_dtype = {}
-        blocks = []     # (index, theta, grad, its buffers, its jobs, constants) per leaf
+        leaves_jobs = []     # per leaf: its blocks, one list per worker thread
         for i, theta in enumerate(param_leaves):
-            c = per_dtype.get(theta.dtype)
-            if c is None:
-                c = per_dtype[theta.dtype] = self._constants(t, theta.dtype)
-            jobs = ([[(theta, grad_leaves[i], leaf_buffers[i], scratch[i])]]
-                    if scratch[i] is not None else
-                    self.engine.blocks(i, theta, grad_leaves[i], leaf_buffers[i],
-                                       self._array_hyper))
-            blocks.append((i, jobs, c))
+            leaves_jobs.append(
+                [[(theta, grad_leaves[i], leaf_buffers[i], scratch[i])]] if scratch[i] is not None
+                else self.engine.blocks(i, theta, grad_leaves[i], leaf_buffers[i],
+                                        self._array_hyper))
         if self._squares_gradient:
-            for i, jobs, c in blocks:
+            for i, jobs in enumerate(leaves_jobs):
+                theta = param_leaves[i]
                 self.engine.check_squares(
-                    self, lambda: structure.leaf_names("params", count)[i],
-                    param_leaves[i], grad_leaves[i], leaf_buffers[i], jobs, c)
+                    self, lambda: structure.leaf_names("params", count)[i], theta,
+                    grad_leaves[i], leaf_buffers[i], jobs, self._constants(t, theta.dtype))
         # Everything is checked: from here on nothing raises.
         if self._buffers is not buffers:
             self._buffers, self._structure, self._pending_state = buffers, structure, None
         self.t = t
         if checked is None and leaves is not None and grad_tree is not None:
-            self._checked = _Checked(leaves + grad_tree, buffers, structure, count,
-                                     [jobs for _, jobs, _ in blocks])
-        for i, jobs, c in blocks:
-            if scratch[i] is not None:   # one direct block: no engine round trip
-                self._update(param_leaves[i], grad_leaves[i], leaf_buffers[i], scratch[i], c)
+            self._checked = _Checked(leaves + grad_tree, buffers, structure, count, leaves_jobs)
+        for jobs in leaves_jobs:
+            c = self._constants(t, jobs[0][0][0].dtype)
+            if len(jobs) == 1 and len(jobs[0]) == 1:      # one block: no engine round trip
+                self._update(*jobs[0][0], c)
             else:
                 self.engine.run(jobs, self._update, c)
 
@@ -379,17 +378,19 @@ class Optimizer:
         return c
 
     def _power(self, name: str, t: int):
-        """``power(hyperparameter name, t)``; for an array base of at most
-        ``POWER_TABLE_SIZE`` elements, looked up in a table of ``POWER_BLOCK``
-        steps computed at once: bit for bit the same, cheaper per step."""
+        """``power(hyperparameter name, t)``, looked up in a table of
+        ``POWER_BLOCK`` steps computed at once (``power_table``; a list of
+        floats for a scalar base): bit for bit the same, cheaper per step.
+        An array base of more than ``POWER_TABLE_SIZE`` elements is computed
+        directly (its table would be large)."""
         base = self._hyper[name]
-        if not isinstance(base, np.ndarray) or base.size > POWER_TABLE_SIZE:
-            return power(base, t)      # a float: the loop is cheap enough
+        if isinstance(base, np.ndarray) and base.size > POWER_TABLE_SIZE:
+            return power(base, t)
         table = self._powers.get(name)
         if table is None or not table[0] <= t < table[0] + POWER_BLOCK:
-            table = self._powers[name] = (t, power_table(base, t, POWER_BLOCK))
-        value = table[1][t - table[0]]
-        return float(value) if value.ndim == 0 else value
+            values = power_table(base, t, POWER_BLOCK)
+            table = self._powers[name] = (t, values if values.ndim > 1 else values.tolist())
+        return table[1][t - table[0]]
 
     def _in_dtype(self, constants: dict, dtype) -> dict:
         if not self._array_hyper:

@@ -1,0 +1,92 @@
+"""The engine's shortcuts keep every check: the checks cached between steps of
+the same arrays, the β^t tables, the counting hook."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from adamref.optim import SGD, Adam
+from adamref.optim.optimizer import POWER_BLOCK, power, power_table
+
+
+def stepped(opt, params, grads, steps=2):
+    for _ in range(steps):
+        opt.step(params, grads)
+    return opt
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda p, g: setattr(p.flags, "writeable", False), ValueError, r"params is read-only"),
+    (lambda p, g: setattr(g, "shape", (2, 3)), ValueError,
+     r"grads has shape \(2, 3\) but params has shape \(6,\)"),
+    (lambda p, g: (setattr(p, "shape", (3, 2)), setattr(g, "shape", (3, 2))), ValueError,
+     r"params do not match the optimizer's state"),
+])
+def test_a_change_to_the_same_arrays_is_checked_again(change, error, match):
+    params, grads = np.zeros(6), np.ones(6)
+    opt = stepped(Adam(), params, grads)
+    change(params, grads)
+    before = (params.tobytes(), opt.t)
+    with pytest.raises(error, match=match):
+        opt.step(params, grads)
+    assert (params.tobytes(), opt.t) == before
+
+
+def test_a_new_leaf_in_the_same_list_is_checked_again():
+    params, grads = [np.zeros(4), np.zeros(3)], [np.ones(4), np.ones(3)]
+    opt = stepped(SGD(lr=0.1), params, grads)
+    grads[1] = params[1][:]                       # a view of a parameter: aliasing
+    with pytest.raises(ValueError, match=r"params\[1\] and grads\[1\] share memory"):
+        opt.step(params, grads)
+
+
+def test_the_overflow_check_runs_on_every_step_of_the_same_arrays():
+    params, grads = np.zeros(3, np.float32), np.ones(3, np.float32)
+    opt = stepped(Adam(), params, grads)
+    grads[1] = 1e20                               # same array, new values
+    with pytest.raises(FloatingPointError, match="params: overflow"):
+        opt.step(params, grads)
+    assert opt.t == 2
+
+
+@pytest.mark.parametrize("base", [0.9, 0.999, 0.0, 1.0, np.array([[0.99], [0.5]])])
+@pytest.mark.parametrize("start", [1, 1000, 123_456])
+def test_power_tables_are_power_bit_for_bit(base, start):
+    table = power_table(base, start, 300)
+    for k in range(300):
+        assert np.asarray(power(base, start + k)).tobytes() == table[k].tobytes()
+
+
+def test_beta_powers_across_a_table_boundary_equal_a_fresh_optimizer_s():
+    """A run longer than one table equals one resumed past the boundary."""
+    rng = np.random.default_rng(2)
+    grads = rng.standard_normal((POWER_BLOCK + 5, 3))
+    theta, opt = np.zeros(3), Adam(lr=0.01, beta2=np.array([0.99, 0.999, 0.9999]))
+    for g in grads[:-1]:
+        opt.step(theta, g)
+    resumed = Adam(lr=0.01, beta2=np.array([0.99, 0.999, 0.9999]))
+    resumed.load_state_dict(opt.state_dict())     # fresh tables start at the resumed t
+    other = theta.copy()
+    opt.step(theta, grads[-1])
+    resumed.step(other, grads[-1])
+    assert theta.tobytes() == other.tobytes()
+
+
+def test_instrumented_scratch_sees_the_in_place_operations():
+    class Logged(np.ndarray):
+        calls = []
+
+        def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+            Logged.calls.append(ufunc.__name__)
+            inputs = [x.view(np.ndarray) if isinstance(x, Logged) else x for x in inputs]
+            if out is not None:
+                kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, Logged) else o
+                                      for o in out)
+            return getattr(ufunc, method)(*inputs, **kwargs)
+
+    params, grads, opt = np.zeros(5), np.ones(5), SGD(lr=0.1)
+    opt.step(params, grads)
+    opt.engine.instrument(lambda buffer: buffer.view(Logged))
+    opt.step(params.view(Logged), grads.view(Logged))
+    assert Logged.calls == ["multiply", "subtract"]
