@@ -293,15 +293,24 @@ def optax_adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps
     ``θ −= α·m̂/(√(v̂ + eps_root) + eps)``; with ``eps_root = 0`` this is
     ``adam_update``."""
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    eps_root = check.hyperparameter("eps_root", eps_root, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+    t, lr, beta1, beta2, eps, eps_root = _optax_hyperparameters(t, lr, beta1, beta2, eps,
+                                                                eps_root)
+    m, v = _paper_moments(grad, m, v, beta1, beta2)
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     theta = theta - lr * m_hat / (np.sqrt(v_hat + eps_root) + eps)
     return theta, m, v
+
+
+def _optax_hyperparameters(t, lr, beta1, beta2, eps, eps_root):
+    """``t`` and Adam's hyperparameters, validated, and Optax's ``eps_root``."""
+    return (check.step_count("t", t), *checked_hyperparameters(lr, beta1, beta2, eps),
+            check.hyperparameter("eps_root", eps_root, low=0.0))
+
+
+def _paper_moments(grad, m, v, beta1, beta2):
+    """The moments as Algorithm 1 prints them (and Optax computes them)."""
+    return beta1 * m + (1 - beta1) * grad, beta2 * v + (1 - beta2) * grad**2
 
 
 def optax_amsgrad_update(theta, grad, m, v, v_max, t, lr=1e-3, beta1=0.9, beta2=0.999,
@@ -313,11 +322,9 @@ def optax_amsgrad_update(theta, grad, m, v, v_max, t, lr=1e-3, beta1=0.9, beta2=
     like PyTorch and Keras, keeps ``max(v_max, v)`` of the raw v and corrects
     afterwards.)"""
     theta, grad, m, v, v_max = _checked_arrays(theta=theta, grad=grad, m=m, v=v, v_max=v_max)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    eps_root = check.hyperparameter("eps_root", eps_root, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+    t, lr, beta1, beta2, eps, eps_root = _optax_hyperparameters(t, lr, beta1, beta2, eps,
+                                                                eps_root)
+    m, v = _paper_moments(grad, m, v, beta1, beta2)
     m_hat = m / (1 - beta1**t)
     v_max = np.maximum(v_max, v / (1 - beta2**t))
     theta = theta - lr * m_hat / (np.sqrt(v_max + eps_root) + eps)
@@ -336,8 +343,7 @@ def paper_adamw_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, ep
     lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
     weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
     eta = check.hyperparameter("schedule_multiplier", schedule_multiplier, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+    m, v = _paper_moments(grad, m, v, beta1, beta2)
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     theta = theta - eta * (lr * m_hat / (np.sqrt(v_hat) + eps) + weight_decay * theta)
