@@ -133,13 +133,13 @@ class Adam(Optimizer):
                       c.one_minus_beta2, out=tmp)
         if self.amsgrad:
             v = maximum(state["v_max"], v, out=state["v_max"])             # v_max ← max(v_max, v)
-        if self.epsilon_hat:
+        if self.epsilon_hat:                                               # Keras' ε̂ form:
             denom = add(sqrt(v, out=tmp), c.eps, out=tmp)                  # √v + ε̂
-            theta -= multiply(divide(m, denom, out=tmp), c.alpha_t, out=tmp)   # θ −= α_t·m/(√v + ε̂)
-        else:
+            theta -= multiply(divide(m, denom, out=tmp), c.alpha_t, out=tmp)  # θ −= α_t·m/denom
+        else:                                                              # √v̂ = √v/√(1 − β2^t)
             denom = add(divide(sqrt(v, out=tmp), c.sqrt_correction2, out=tmp), c.eps,
-                        out=tmp)                                           # √v̂ + ε = √v/√(1 − β2^t) + ε
-            theta -= multiply(divide(m, denom, out=tmp), c.step_size, out=tmp)  # θ −= α·m̂/(√v̂ + ε)
+                        out=tmp)                                           # √v̂ + ε
+            theta -= multiply(divide(m, denom, out=tmp), c.step_size, out=tmp)  # θ −= α·m̂/denom
 
 
 class AdamW(Adam):

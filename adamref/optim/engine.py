@@ -110,8 +110,9 @@ class Engine:
                         for key, buffers in self.scratch.items()}
 
     def blocks(self, i: int, theta, grad, buffers: dict, whole: bool):
-        """The blocks of leaf ``i``, one list per worker thread.  Each block is ``(theta, grad, buffers, scratch)``.
-        ``whole`` forces the whole-array path (array hyperparameters)."""
+        """The blocks of leaf ``i``, one list per worker thread; each block is
+        ``(theta, grad, buffers, scratch)``.  ``whole`` forces the whole-array
+        path (array hyperparameters)."""
         if not whole and theta.flags.c_contiguous and grad.flags.c_contiguous and all(
                 b.flags.c_contiguous for b in buffers.values()):
             n = theta.size
@@ -162,10 +163,10 @@ class Engine:
 
     def check_squares(self, optimizer, name_of, theta, grad, buffers, jobs, constants) -> None:
         """Refuse the step if a squared (effective) gradient of this leaf
-        overflows; read-only.  ``name_of()`` names the leaf in the error.  A bound from max/min reductions per block
-        (``optimizer._magnitudes`` and ``_square_bound``) first; only when it
-        does not fit comfortably (huge or non-finite values) the exact check,
-        ``optimizer._square_check``, under ``CHECK_POLICY``."""
+        overflows; read-only; ``name_of()`` names the leaf in the error.  A
+        bound per block first (``optimizer._magnitudes``, ``_square_bound``);
+        only when it does not fit comfortably (huge or non-finite values) the
+        exact check, ``optimizer._square_check``, under ``CHECK_POLICY``."""
         if len(jobs) == 1 and len(jobs[0]) == 1:          # one block: no pool, no lists
             magnitudes = optimizer._magnitudes(*jobs[0][0], constants)
         else:

@@ -255,8 +255,8 @@ class Optimizer:
         return grad
 
     def _magnitudes(self, theta, grad, buffers, scratch, c) -> tuple:
-        """On one block, read-only: ``max|g|`` and, with L2, ``max|θ|`` (NaN if
-        there is a NaN): max/min reductions, no temporaries and no BLAS."""
+        """On one block, read-only: upper bounds of ``max|g|`` and, with L2,
+        ``max|θ|`` (NaN if there is a NaN); see ``engine.largest_magnitude``."""
         return (largest_magnitude(grad), largest_magnitude(theta) if self._l2 else 0.0)
 
     def _square_bound(self, magnitudes, buffers: dict) -> float:

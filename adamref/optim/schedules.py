@@ -130,7 +130,7 @@ def linear_warmup(lr, warmup_steps: int) -> Schedule:
     return _LinearWarmup(lr, warmup_steps=_steps("warmup_steps", warmup_steps))
 
 
-def _final(final_lr, lr):
+def _final(final_lr):
     final_lr = check.hyperparameter("final_lr", final_lr, low=0.0)
     if np.ndim(final_lr):
         raise TypeError(f"final_lr must be a number, got an array of shape {np.shape(final_lr)}")
@@ -141,7 +141,7 @@ def cosine_decay(lr, decay_steps: int, final_lr=0.0) -> Schedule:
     """``α_t = f + (α − f)·(1 + cos(π·min(t, T)/T))/2`` with T = ``decay_steps``
     and f = ``final_lr``: from α towards f in T steps, then f."""
     return _CosineDecay(lr, decay_steps=_steps("decay_steps", decay_steps),
-                        final_lr=_final(final_lr, lr))
+                        final_lr=_final(final_lr))
 
 
 def warmup_cosine(lr, warmup_steps: int, decay_steps: int, final_lr=0.0) -> Schedule:
@@ -149,7 +149,7 @@ def warmup_cosine(lr, warmup_steps: int, decay_steps: int, final_lr=0.0) -> Sche
     ``decay_steps`` (counted from the end of the warmup)."""
     return _WarmupCosine(lr, warmup_steps=_steps("warmup_steps", warmup_steps),
                          decay_steps=_steps("decay_steps", decay_steps),
-                         final_lr=_final(final_lr, lr))
+                         final_lr=_final(final_lr))
 
 
 #: The schedules by name, as recorded in a state dict.
