@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adamref.optim import SGD, Adam
+from adamref.optim import (SGD, AdaGrad, AdaMax, Adam, adagrad_update, adam_variant_update,
+                           adamax_update)
 from adamref.optim.optimizer import POWER_BLOCK, power, power_table
 
 
@@ -90,3 +91,33 @@ def test_instrumented_scratch_sees_the_in_place_operations():
     opt.engine.instrument(lambda buffer: buffer.view(Logged))
     opt.step(params.view(Logged), grads.view(Logged))
     assert Logged.calls == ["multiply", "subtract"]
+
+
+@pytest.mark.parametrize("make, pure, names", [
+    (lambda: Adam(lr=0.01, amsgrad=True),
+     lambda th, g, s, t: adam_variant_update(th, g, s["m"], s["v"], t, lr=0.01,
+                                             v_max=s["v_max"]), ("m", "v", "v_max")),
+    (lambda: AdaGrad(lr=0.1, lr_decay=0.01),
+     lambda th, g, s, t: adagrad_update(th, g, s["sum"], t, lr=0.1, lr_decay=0.01),
+     ("sum",)),
+    (lambda: AdaMax(), lambda th, g, s, t: adamax_update(th, g, s["m"], s["u"], t), ("m", "u")),
+])
+def test_step_constants_tabulated_in_blocks_equal_the_pure_function_past_a_block(make, pure,
+                                                                                 names):
+    """With scalar hyperparameters the step constants of POWER_BLOCK steps are
+    computed at once; a run across two blocks, resumed at an arbitrary t, stays
+    bit for bit on the pure function (which computes each t on its own)."""
+    rng = np.random.default_rng(4)
+    theta = rng.standard_normal(5)
+    opt, ours = make(), theta.copy()
+    state = {k: np.zeros(5) for k in names}
+    for t in range(1, POWER_BLOCK + 40):
+        grad = rng.standard_normal(5)
+        if t == POWER_BLOCK - 3:                   # resume: a new table from this t on
+            resumed = make()
+            resumed.load_state_dict(opt.state_dict())
+            opt = resumed
+        opt.step(ours, grad)
+        theta, *new = pure(theta, grad, state, t)
+        state = dict(zip(names, new))
+    assert ours.tobytes() == theta.tobytes()

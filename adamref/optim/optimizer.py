@@ -130,7 +130,7 @@ class _Checked:
     leaf's buffers and, for a leaf that is one direct block, its scratch."""
 
     __slots__ = ("refs", "signatures", "buffers", "count", "structure", "leaf_buffers",
-                 "scratch")
+                 "scratch", "direct")
 
     def __init__(self, leaves, buffers, structure, count, jobs):
         self.refs = tuple(weakref.ref(a) if isinstance(a, np.ndarray) else a for a in leaves)
@@ -139,6 +139,8 @@ class _Checked:
         self.leaf_buffers = [{k: v[i] for k, v in buffers.items()} for i in range(count)]
         self.scratch = [j[0][0][3] if len(j) == 1 and len(j[0]) == 1 and j[0][0][0] is leaf
                         else None for j, leaf in zip(jobs, leaves)]
+        # One array (not a list or dict of one) that is one direct block.
+        self.direct = structure.kind == "array" and self.scratch[0] is not None
 
     def matches(self, params, grads, buffers) -> bool:
         """Whether ``params`` and ``grads`` (from ``_leaves``) are the checked
@@ -149,8 +151,8 @@ class _Checked:
         for ref, leaf in zip(self.refs, leaves):
             if (ref() is not leaf) if isinstance(ref, weakref.ref) else ref != leaf:
                 return False
-        return self.signatures == tuple(_signature(a) for a in leaves
-                                        if isinstance(a, np.ndarray))
+        return self.signatures == tuple([_signature(a) for a in leaves
+                                         if isinstance(a, np.ndarray)])
 
 class Optimizer:
     """Base class: ``step(params, grads)`` updates ``params`` in place.
@@ -208,6 +210,7 @@ class Optimizer:
         self._fixed: dict = {}                  # dtype -> hyperparameters and fixed constants
         self._memo: dict = {}                   # dtype -> (t, that step's constants)
         self._powers: dict = {}                 # name -> (first t, power_table)
+        self._rows: tuple | None = None         # (first t, names, step constants per t)
         self._pending_state: dict | None = None  # loaded, waiting for the first step
 
     # -- what a subclass provides ------------------------------------------------
@@ -228,9 +231,12 @@ class Optimizer:
         return {}
 
     def _step_constants(self, h: dict, t: int) -> dict:
-        """Values that depend on the step ``t`` (bias corrections), computed
-        once per step from the hyperparameters ``h`` (``lr`` evaluated at t),
-        in float64 (cast to the parameters' dtype afterwards)."""
+        """Values that depend on the step ``t`` (bias corrections), from the
+        hyperparameters ``h`` (``lr`` evaluated at t), in float64 (cast to the
+        parameters' dtype afterwards).  With scalar hyperparameters ``t`` is an
+        int64 array of consecutive steps (the values of ``POWER_BLOCK`` steps
+        are computed at once): written with elementwise operations and
+        ``self._power``, the same code gives the same bits either way."""
         return {}
 
     def _dtype_constants(self, c: dict, t: int, dtype) -> dict:
@@ -292,6 +298,19 @@ class Optimizer:
     def _step(self, params, grads):
         leaves, grad_tree = _leaves(params), _leaves(grads)
         checked = self._checked
+        if (checked is not None and checked.direct and leaves is not None
+                and grad_tree is not None and checked.matches(leaves, grad_tree, self._buffers)
+                and self.t < check.MAX_STEP):
+            # The same single array as the last step, one direct block: check
+            # the squares and update, with nothing else to decide.
+            t, theta, grad = self.t + 1, leaves[0], grad_tree[0]
+            block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
+            c = self._constants(t, theta.dtype)
+            if self._squares_gradient:
+                self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
+            self.t = t
+            self._update(*block, c)
+            return
         if (checked is not None and leaves is not None and grad_tree is not None
                 and checked.matches(leaves, grad_tree, self._buffers)):
             # The same arrays as the last step, unchanged: its checks still hold.
@@ -369,8 +388,15 @@ class Optimizer:
             h = {**h, **{k: v(t) for k, v in h.items() if isinstance(v, Schedule)}}
             step = {**{k: v for k, v in h.items() if isinstance(self._hyper[k], Schedule)},
                     **self._step_constants(h, t)}
-        else:
+        elif self._array_hyper:
             step = self._step_constants(h, t)
+        else:                  # scalars: the step constants of POWER_BLOCK steps at once
+            rows = self._rows
+            if rows is None or not rows[0] <= t < rows[0] + POWER_BLOCK:
+                columns = self._step_constants(h, np.arange(t, t + POWER_BLOCK))
+                values = [np.broadcast_to(v, POWER_BLOCK).tolist() for v in columns.values()]
+                rows = self._rows = (t, tuple(columns), list(zip(*values)) or [()] * POWER_BLOCK)
+            step = dict(zip(rows[1], rows[2][t - rows[0]]))
         c = {**fixed, **self._in_dtype(step, dtype)}
         c.update(self._dtype_constants(c, t, dtype))
         c = SimpleNamespace(**c)
@@ -382,8 +408,11 @@ class Optimizer:
         ``POWER_BLOCK`` steps computed at once (``power_table``; a list of
         floats for a scalar base): bit for bit the same, cheaper per step.
         An array base of more than ``POWER_TABLE_SIZE`` elements is computed
-        directly (its table would be large)."""
+        directly (its table would be large).  ``t`` may be an array of
+        consecutive steps: then the values for all of them."""
         base = self._hyper[name]
+        if isinstance(t, np.ndarray):       # consecutive steps, for a table of constants
+            return power_table(base, int(t[0]), t.size)
         if isinstance(base, np.ndarray) and base.size > POWER_TABLE_SIZE:
             return power(base, t)
         table = self._powers.get(name)
