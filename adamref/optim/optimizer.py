@@ -298,22 +298,20 @@ class Optimizer:
     def _step(self, params, grads):
         leaves, grad_tree = _leaves(params), _leaves(grads)
         checked = self._checked
-        if (checked is not None and checked.direct and leaves is not None
-                and grad_tree is not None and checked.matches(leaves, grad_tree, self._buffers)
-                and self.t < check.MAX_STEP):
-            # The same single array as the last step, one direct block: check
-            # the squares and update, with nothing else to decide.
-            t, theta, grad = self.t + 1, leaves[0], grad_tree[0]
-            block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
-            c = self._constants(t, theta.dtype)
-            if self._squares_gradient:
-                self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
-            self.t = t
-            self._update(*block, c)
-            return
         if (checked is not None and leaves is not None and grad_tree is not None
                 and checked.matches(leaves, grad_tree, self._buffers)):
             # The same arrays as the last step, unchanged: its checks still hold.
+            if checked.direct and self.t < check.MAX_STEP:
+                # The common case, one array in one block: only what changes
+                # from step to step is left (constants, overflow bound, update).
+                t, theta, grad = self.t + 1, leaves[0], grad_tree[0]
+                block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
+                c = self._constants(t, theta.dtype)
+                if self._squares_gradient:
+                    self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
+                self.t = t
+                self._update(*block, c)
+                return
             count, buffers, structure = checked.count, self._buffers, checked.structure
             param_leaves, grad_leaves = leaves[:count], grad_tree[:count]
             leaf_buffers, scratch = checked.leaf_buffers, checked.scratch
