@@ -121,3 +121,16 @@ def test_step_constants_tabulated_in_blocks_equal_the_pure_function_past_a_block
         theta, *new = pure(theta, grad, state, t)
         state = dict(zip(names, new))
     assert ours.tobytes() == theta.tobytes()
+
+
+def test_an_optimizer_pickles_and_its_copy_continues_the_same_run():
+    import pickle
+    rng = np.random.default_rng(5)
+    params, grads = rng.standard_normal(4), rng.standard_normal((3, 4))
+    opt = Adam(lr=0.01, amsgrad=True)
+    opt.step(params, grads[0])
+    copy_params, copy = params.copy(), pickle.loads(pickle.dumps(opt))
+    for g in grads[1:]:
+        opt.step(params, g)
+        copy.step(copy_params, g)
+    assert params.tobytes() == copy_params.tobytes() and copy.t == opt.t == 3

@@ -213,6 +213,11 @@ class Optimizer:
         self._rows: tuple | None = None         # (first t, names, step constants per t)
         self._pending_state: dict | None = None  # loaded, waiting for the first step
 
+    def __getstate__(self):
+        """For pickle and copy: the cached checks hold weak references to the
+        caller's arrays and are only a shortcut, so they are left behind."""
+        return {**self.__dict__, "_checked": None}
+
     # -- what a subclass provides ------------------------------------------------
     def _buffer_names(self) -> tuple[str, ...]:
         return ()
