@@ -16,8 +16,8 @@ says how the notebooks print values at rounding level.
 
 from adamref import keras_style
 from adamref.optim import (SGD, AdaGrad, AdaMax, Adam, AdamW, Optimizer, RMSprop,
-                           adam_update, keras_adam)
+                           adam_update, keras_adam, schedules)
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
-           "adam_update", "keras_adam", "keras_style"]
+           "adam_update", "keras_adam", "keras_style", "schedules"]
 __version__ = "0.1.0"

@@ -213,7 +213,7 @@ class TestStructuresAndDtypes:
         assert (base[:, 1::2] == 0).all()
 
     def test_params_larger_than_one_chunk(self):
-        from adamref.optim.optimizer import CHUNK
+        from adamref.optim.engine import CHUNK
         n = 2 * CHUNK + 123
         rng = np.random.default_rng(5)
         grads = rng.standard_normal((3, n))
@@ -231,9 +231,9 @@ class TestChunkedThreadedPath:
 
     @pytest.fixture(autouse=True)
     def small_chunks(self, monkeypatch):
-        import adamref.optim.optimizer as optimizer
-        monkeypatch.setattr(optimizer, "CHUNK", 64)
-        monkeypatch.setattr(optimizer, "THREADS", 3)
+        import adamref.optim.engine as engine
+        monkeypatch.setattr(engine, "CHUNK", 64)
+        monkeypatch.setattr(engine, "THREADS", 3)
 
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])
     def test_threaded_chunks_equal_a_single_pass(self, dtype):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import adamref
-import adamref.optim.optimizer as optimizer_module
+import adamref.optim.engine as engine_module
 from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
 from adamref import keras_style
 from adamref.lab import from_sgd_to_adam as lineage
@@ -130,7 +130,7 @@ def adam_update_case(error, match, *, dtype=np.float64, g=1.0, t=1, v=0.0, m_dty
 
 def big_chunked_overflow():
     """A threaded, chunked array whose last chunk overflows."""
-    n = 5 * optimizer_module.CHUNK + 17
+    n = 5 * engine_module.CHUNK + 17
     params, grads = np.ones(n, np.float32), np.ones(n, np.float32)
     grads[-3] = 1e20
     return params, grads

@@ -12,7 +12,7 @@ from adamref.lab.memory_and_compute import (OPTIMIZERS, best_time, bytes_per_par
                                             formula_state_bytes, least_squares_gradient_time,
                                             measure_state_memory, min_bytes_moved,
                                             state_buffers, step_time, training_gigabytes)
-from adamref.optim.optimizer import CHUNK
+from adamref.optim.engine import CHUNK
 from adamref.plots.memory_and_compute import draw_memory, plot_training_memory
 
 

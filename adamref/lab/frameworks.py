@@ -1,5 +1,6 @@
-"""Reference functions for the Adam variants that ``adamref.Adam``'s switches do
-not cover, written as pure functions in the style of ``adam_update``.
+"""The frameworks chapter's computations.  The Adam variants that
+``adamref.Adam``'s switches do not cover are pure functions in
+``adamref.optim.functional`` (imported here, where the chapter uses them):
 
 - ``optax_adam_update``: Optax's ``scale_by_adam`` with ``eps_root`` (ε inside
   the square root as well as outside).
@@ -19,65 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import _checked_arrays, checked_hyperparameters
-
-
-def optax_adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                      eps_root=0.0):
-    """One step of ``optax.adam``; returns new (theta, m, v).
-
-    ``θ −= α·m̂/(√(v̂ + eps_root) + eps)``; with ``eps_root = 0`` this is
-    ``adam_update``."""
-    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    eps_root = check.hyperparameter("eps_root", eps_root, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    theta = theta - lr * m_hat / (np.sqrt(v_hat + eps_root) + eps)
-    return theta, m, v
-
-
-def optax_amsgrad_update(theta, grad, m, v, v_max, t, lr=1e-3, beta1=0.9, beta2=0.999,
-                         eps=1e-8, eps_root=0.0):
-    """One step of ``optax.amsgrad``; returns new (theta, m, v, v_max).
-
-    ``v_max ← max(v_max, v̂)`` with the bias-corrected ``v̂ = v/(1 − β2^t)``, then
-    ``θ −= α·m̂/(√(v_max + eps_root) + eps)``.  (``adamref.Adam(amsgrad=True)``,
-    like PyTorch and Keras, keeps ``max(v_max, v)`` of the raw v and corrects
-    afterwards.)"""
-    theta, grad, m, v, v_max = _checked_arrays(theta=theta, grad=grad, m=m, v=v, v_max=v_max)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    eps_root = check.hyperparameter("eps_root", eps_root, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    m_hat = m / (1 - beta1**t)
-    v_max = np.maximum(v_max, v / (1 - beta2**t))
-    theta = theta - lr * m_hat / (np.sqrt(v_max + eps_root) + eps)
-    return theta, m, v, v_max
-
-
-def paper_adamw_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                       weight_decay=0.0, schedule_multiplier=1.0):
-    """One step of AdamW as in Loshchilov & Hutter (Algorithm 2); returns (theta, m, v).
-
-    ``θ ← θ − η_t·(α·m̂/(√v̂ + ε) + λ·θ)``: the decay is scaled by the schedule
-    multiplier ``η_t`` only.  PyTorch, Keras and Optax multiply it by the learning
-    rate ``η_t·α`` instead, so their ``weight_decay`` is this ``λ`` divided by α."""
-    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
-    eta = check.hyperparameter("schedule_multiplier", schedule_multiplier, low=0.0)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    theta = theta - eta * (lr * m_hat / (np.sqrt(v_hat) + eps) + weight_decay * theta)
-    return theta, m, v
+from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update,  # noqa: F401 (re-exported)
+                                      optax_amsgrad_update, paper_adamw_update)
 
 
 def _decay_problem(curvature, minimum, weight_decay):
@@ -127,25 +71,3 @@ def decoupled_fixed_point(curvature, minimum, noise, weight_decay, eps=1e-8):
         lo = np.where(positive, lo, mid)
     out = 0.5 * (lo + hi)
     return float(out) if out.ndim == 0 else out
-
-
-class OptaxAMSGrad:
-    """``optax_amsgrad_update`` with its state kept, behind the optimizers'
-    ``step(params, grads)`` interface (one ndarray, updated in place)."""
-
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0):
-        self.lr, self.beta1, self.beta2, self.eps = checked_hyperparameters(lr, beta1, beta2, eps)
-        self.eps_root = check.hyperparameter("eps_root", eps_root, low=0.0)
-        self.t = 0
-        self.m = self.v = self.v_max = None
-
-    def step(self, params, grads):
-        check.float_array("params", params)
-        state = ((self.m, self.v, self.v_max) if self.m is not None
-                 else tuple(np.zeros_like(params) for _ in range(3)))
-        new, m, v, v_max = optax_amsgrad_update(params, grads, *state, self.t + 1, self.lr,
-                                                self.beta1, self.beta2, self.eps, self.eps_root)
-        params[...] = new   # raises (read-only, shape) before writing anything
-        # Only now, with the step done, the state moves on (a failing call changes nothing).
-        self.t, self.m, self.v, self.v_max = self.t + 1, m, v, v_max
-        return params

@@ -14,7 +14,7 @@ import numpy as np
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
-from adamref.optim.optimizer import CHUNK
+from adamref.optim.engine import CHUNK
 
 
 def _positive_int(name, value):
@@ -186,8 +186,7 @@ def count_step_operations(name: str, n: int = 1024) -> dict:
     opt.step(params, rng.standard_normal(n).view(_Counted))      # warm-up (t = 1)
     # The step's scratch buffers are plain arrays made by the optimizer: count
     # the in-place operations on them too (``tmp *= c``).
-    opt._scratch = {key: tuple(b.view(_Counted) for b in buffers)
-                    for key, buffers in opt._scratch.items()}
+    opt.engine.instrument(lambda buffer: buffer.view(_Counted))
     grads = rng.standard_normal(n).view(_Counted)
     _Counted.log = []
     opt.step(params, grads)

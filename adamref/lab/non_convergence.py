@@ -6,10 +6,10 @@ the gradient at step ``t`` is ``c_t`` wherever ``x`` is: a problem is just the
 sequence ``c_1, …, c_T`` (an array of shape ``(T,)`` or ``(T, ...)``).
 
 ``projected_adam`` runs the paper's Adam (``amsgrad=False``) and AMSGrad
-(``amsgrad=True``) on such a sequence: the update of ``adamref.Adam`` with the
-step size ``α_t = α/√t`` (``schedule="sqrt"``, the paper's choice) or ``α``
-(``"constant"``, identical to ``adamref.Adam``), followed by the projection
-onto the interval.  Hyperparameters may be arrays: they broadcast against each
+(``amsgrad=True``) on such a sequence: ``adamref.Adam`` with the step size
+``α_t = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
+``inverse_sqrt``) or ``α`` (``"constant"``), each step followed by the
+projection onto the interval.  Hyperparameters may be arrays: they broadcast against each
 other, so one call runs many configurations (the time loop is the only loop).
 Nothing here imports matplotlib.
 """
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.optimizer import power
+from adamref.optim.adam import Adam
+from adamref.optim.schedules import inverse_sqrt
 
 SCHEDULES = ("sqrt", "constant")
 
@@ -128,36 +129,26 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
                                 np.shape(beta2), np.shape(eps), np.shape(x0),
                                 amsgrad_arr.shape)
     steps = grads.shape[0]
-    x = np.broadcast_to(np.asarray(x0, dtype=float), shape).copy()
-    m, v, v_max = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    path = np.empty((steps + 1, *shape))
-    effective = np.empty((steps, *shape))
-    path[0] = x
-    # per-step scalars for all t at once: bias corrections and α_t, shape (T, ...)
-    t = np.arange(1, steps + 1, dtype=float).reshape((-1,) + (1,) * len(shape))
-    if bias_correction:
-        def powers(beta):  # β^t for every t, as adamref.Adam computes it, shaped like t
-            table = np.stack([np.asarray(power(beta, k)) for k in range(1, steps + 1)])
-            return table.reshape((steps,) + (1,) * (len(shape) - np.ndim(beta)) + np.shape(beta))
-        c1 = 1 - powers(beta1)                                     # 1 − β1^t
-        c2 = np.sqrt(1 - powers(beta2))                            # √(1 − β2^t)
-    else:
-        c1 = c2 = np.ones_like(t)
-    alpha = lr / np.sqrt(t) if schedule == "sqrt" else lr * np.ones_like(t)
-    step_over_c1 = alpha / c1
-    one_minus_b1, one_minus_b2 = 1 - beta1, 1 - beta2
-    use_max = bool(np.all(amsgrad_arr))
-    mixed = bool(np.any(amsgrad_arr)) and not use_max
-    for i in range(steps):
-        g = grads[i]
-        m = m + one_minus_b1 * (g - m)             # same operation order as adamref.Adam
-        v = v + one_minus_b2 * (g * g - v)
-        v_max = np.maximum(v_max, v)
-        v_used = v_max if use_max else np.where(amsgrad_arr, v_max, v) if mixed else v
-        denom = np.sqrt(v_used) / c2[i] + eps                 # √v̂ + ε
-        effective[i] = alpha[i] / denom                       # α_t/(√v̂ + ε)
-        x = np.clip(x - m / denom * step_over_c1[i], low, high)   # m̂ = m/c1
-        path[i + 1] = x
+    rate = inverse_sqrt(lr) if schedule == "sqrt" else lr
+    runs = {}    # one Adam per value of amsgrad that occurs, on every configuration
+    for flag in sorted({bool(a) for a in amsgrad_arr.flat}):
+        opt = Adam(rate, beta1, beta2, eps, amsgrad=flag, bias_correction=bias_correction)
+        x = np.broadcast_to(np.asarray(x0, dtype=float), shape).copy()
+        g = np.empty(shape)
+        path, effective = np.empty((steps + 1, *shape)), np.empty((steps, *shape))
+        path[0] = x
+        for i in range(steps):
+            np.copyto(g, grads[i])                    # c_t, for every configuration
+            opt.step(x, g)
+            np.minimum(np.maximum(x, low, out=x), high, out=x)   # projection onto [low, high]
+            path[i + 1] = x
+            effective[i] = opt.effective_step()       # α_t/(√v̂_t + ε)
+        runs[flag] = path, effective
+    if len(runs) == 1:
+        path, effective = runs[bool(amsgrad_arr.flat[0])]
+    else:                                             # each configuration takes its own
+        path, effective = (np.where(amsgrad_arr, ams, adam)
+                           for adam, ams in zip(runs[False], runs[True]))
     return OnlineRun(x=path, effective_step=effective)
 
 

@@ -1,14 +1,21 @@
 """The reference optimizers: NumPy only.
 
-``adam_update`` is Algorithm 1 of Kingma & Ba as a pure function; ``Adam``,
-``AdamW``, ``AdaMax``, ``SGD``, ``RMSprop`` and ``AdaGrad`` update parameters
-in place, with PyTorch's conventions, on the common ``Optimizer`` interface.
+``Adam``, ``AdamW``, ``AdaMax``, ``SGD``, ``RMSprop`` and ``AdaGrad`` update
+parameters in place, with PyTorch's conventions, on the common ``Optimizer``
+interface (``optimizer.py``: trees, state, checks) run by one engine
+(``engine.py``: blocks, chunks, threads, the overflow check).  Each has a pure
+form in ``functional`` (``adam_update`` is Algorithm 1 of Kingma & Ba as
+printed); ``schedules`` holds learning-rate schedules of t.
 """
 
-from adamref.optim.adam import Adam, AdamW, adam_update, keras_adam
+from adamref.optim import schedules
+from adamref.optim.adam import Adam, AdamW, keras_adam
 from adamref.optim.adamax import AdaMax
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
+from adamref.optim.functional import (adagrad_update, adam_update, adam_variant_update,
+                                      adamax_update, rmsprop_update, sgd_update)
 from adamref.optim.optimizer import Optimizer
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
-           "adam_update", "keras_adam"]
+           "adagrad_update", "adam_update", "adam_variant_update", "adamax_update",
+           "keras_adam", "rmsprop_update", "schedules", "sgd_update"]

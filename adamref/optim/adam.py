@@ -1,89 +1,23 @@
 """Adam (Kingma & Ba, 2015, Algorithm 1) and its variants.
 
-``adam_update`` is the algorithm as printed in the paper, as a pure function.
-``Adam`` is the same algorithm as an in-place, allocation-free optimizer with
-the switches the frameworks disagree on (AMSGrad, L2 vs decoupled weight
-decay, the ε̂ form used by Keras/TensorFlow, bias correction on/off).
+``Adam`` is the algorithm as an in-place, allocation-free optimizer with the
+switches the frameworks disagree on (AMSGrad, L2 vs decoupled weight decay, the
+ε̂ form used by Keras/TensorFlow, bias correction on/off).  Its pure forms are
+in ``adamref.optim.functional``: ``adam_update`` (the paper's lines) and
+``adam_variant_update`` (this class's operation order, every switch).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy import add, divide, maximum, multiply, sqrt, subtract
 
 from adamref.optim import validation as check
-from adamref.optim.optimizer import (CHECK_POLICY, UPDATE_POLICY, Optimizer, as_weak_scalar,
-                                     overflow_error, power)
-
-
-def adam_update(theta, grad, m, v, t,
-                lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One step of Algorithm 1 of Kingma & Ba; returns new (theta, m, v).
-
-    t is the number of this step: the first update has t = 1.  The inputs are
-    not modified; dtypes, NaN/Inf and overflow are handled as by ``Adam.step``.
-    """
-    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps, like=theta)
-    with np.errstate(**UPDATE_POLICY):  # NaN/Inf propagate (g² overflow: checked)
-        m = beta1 * m + (1 - beta1) * grad     # first moment
-        v = beta2 * v + (1 - beta2) * grad**2  # second raw moment
-        m_hat = m / (1 - beta1**t)             # bias-corrected m
-        v_hat = v / (1 - beta2**t)             # bias-corrected v
-        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return theta, m, v
-
-
-#: Adam's four hyperparameters under their adamref/PyTorch names.
-ADAM_NAMES = ("lr", "beta1", "beta2", "eps")
-
-
-def checked_hyperparameters(lr, beta1, beta2, eps, *, names=ADAM_NAMES, like=None):
-    """Adam's four hyperparameters, validated (shared by every Adam variant).
-
-    ``names`` are the caller's names for them, for the error messages
-    (``keras_adam`` says ``learning_rate``).  With ``like`` (an array), array
-    values must broadcast to its shape and are cast to its dtype, as ``Adam``
-    does: float32 in, float32 out.
-    """
-    values = (check.hyperparameter(names[0], lr, low=0.0),
-              check.hyperparameter(names[1], beta1, low=0.0, high=1.0, high_inclusive=False),
-              check.hyperparameter(names[2], beta2, low=0.0, high=1.0, high_inclusive=False),
-              check.hyperparameter(names[3], eps, low=0.0))
-    if like is None:
-        return values
-    for name, value in zip(names, values):
-        check.broadcasts_to(name, value, like.shape, "theta")
-    return tuple(value.astype(like.dtype) if isinstance(value, np.ndarray) else value
-                 for value in values)
-
-
-def _checked_arrays(**arrays):
-    """Float ndarrays of one shape; NumPy float scalars count as 0-d arrays
-    (arithmetic on 0-d arrays returns them, so a loop must accept them back).
-    The state (``m``, ``v``) has the parameter's dtype and the gradient is
-    computed in it, as in ``Adam``; a squared gradient must fit in it."""
-    arrays = {name: np.asarray(value) if isinstance(value, np.floating) else value
-              for name, value in arrays.items()}
-    first_name, first = next(iter(arrays.items()))
-    for name, value in arrays.items():
-        check.float_array(name, value)
-        check.same_shape(name, value, first_name, first)
-    for name in ("m", "v"):
-        if arrays[name].dtype != first.dtype:
-            raise TypeError(f"{name} must have the dtype of {first_name} ({first.dtype}), "
-                            f"got dtype {arrays[name].dtype}")
-    grad = arrays["grad"]
-    try:
-        with np.errstate(**CHECK_POLICY):
-            np.square(grad.astype(first.dtype, copy=False))
-    except FloatingPointError as error:
-        raise overflow_error("grad", error, first.dtype, grad) from None
-    if np.any(arrays["v"] < 0):
-        raise ValueError("v must be >= 0 (an average of squares), got "
-                         f"{float(arrays['v'][arrays['v'] < 0].flat[0])!r}")
-    arrays["grad"] = grad.astype(first.dtype, copy=False)
-    return arrays.values()
+from adamref.optim.engine import UPDATE_POLICY
+from adamref.optim.functional import checked_hyperparameters
+from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
 class Adam(Optimizer):
@@ -120,6 +54,7 @@ class Adam(Optimizer):
         self.epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
         self.bias_correction = check.flag("bias_correction", bias_correction)
         self.maximize = check.flag("maximize", maximize)
+        self._decays = self.decoupled_weight_decay and bool(np.any(weight_decay != 0))
         self._l2 = self._l2 and not self.decoupled_weight_decay
 
     lr = property(lambda self: self._hyper["lr"])
@@ -144,67 +79,67 @@ class Adam(Optimizer):
     def _buffer_names(self):
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _step_constants(self):
-        h, t = self._hyper, self.t
-        if self.bias_correction:
-            correction1 = 1 - power(h["beta1"], t)       # 1 − β1^t
-            correction2 = 1 - power(h["beta2"], t)       # 1 − β2^t
-        else:
-            correction1 = correction2 = 1.0
-        constants = dict(
-            one_minus_beta1=1 - h["beta1"],
-            one_minus_beta2=1 - h["beta2"],
-            step_size=h["lr"] / correction1,             # α / (1 − β1^t)
-            sqrt_correction2=np.sqrt(correction2),       # √(1 − β2^t)
-            decay_factor=1 - h["lr"] * h["weight_decay"])
-        constants = {k: as_weak_scalar(x) for k, x in constants.items()}
-        constants["alpha_t"] = {}   # ε̂ form's α_t per parameter dtype, filled on first use
-        return constants
+    def _fixed_constants(self, h):
+        return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"]),
+                "one_minus_beta2": as_weak_scalar(1 - h["beta2"])}
 
-    def _update(self, theta, grad, buffers, scratch, c):
-        m, v = buffers["m"], buffers["v"]
-        work, tmp = scratch
-        if self.decoupled_weight_decay and np.any(c["weight_decay"] != 0):
-            theta *= c["decay_factor"]                      # AdamW: θ ← (1 − α·λ)·θ
-        grad = self._effective_gradient(theta, grad, work, tmp, c)   # −g; L2: g + λ·θ
-        # m ← m + (1 − β1)(g − m)      (= β1·m + (1 − β1)·g)
-        np.subtract(grad, m, out=tmp)
-        tmp *= c["one_minus_beta1"]
-        m += tmp
-        # v ← v + (1 − β2)(g² − v)     (= β2·v + (1 − β2)·g²)
-        np.multiply(grad, grad, out=tmp)
-        tmp -= v
-        tmp *= c["one_minus_beta2"]
-        v += tmp
-        if self.amsgrad:                                    # v_max ← max(v_max, v)
-            v = np.maximum(buffers["v_max"], v, out=buffers["v_max"])
-        denom = np.sqrt(v, out=tmp)
-        if self.epsilon_hat:
-            denom += c["eps"]                                # √v + ε̂
-            step = np.divide(m, denom, out=tmp)
-            step *= self._epsilon_hat_step_size(c, theta.dtype)  # α_t·m / (√v + ε̂)
-        else:
-            denom /= c["sqrt_correction2"]                   # √v̂ = √v / √(1 − β2^t)
-            denom += c["eps"]                                # √v̂ + ε
-            step = np.divide(m, denom, out=tmp)
-            step *= c["step_size"]                           # α·m̂ / (√v̂ + ε)
-        theta -= step
+    def _step_constants(self, h, t):
+        decay = ({"decay_factor": as_weak_scalar(1 - h["lr"] * h["weight_decay"])}  # 1 − α_t·λ
+                 if self._decays else {})
+        if not self.bias_correction:
+            return {"step_size": h["lr"], "sqrt_correction2": 1.0, **decay}
+        correction1 = 1 - self._power("beta1", t)        # 1 − β1^t
+        correction2 = 1 - self._power("beta2", t)        # 1 − β2^t
+        return {"step_size": as_weak_scalar(h["lr"] / correction1),   # α_t / (1 − β1^t)
+                "sqrt_correction2": (math.sqrt(correction2) if isinstance(correction2, float)
+                                     else np.sqrt(correction2)),       # √(1 − β2^t)
+                **decay}
 
-    def _epsilon_hat_step_size(self, c, dtype):
-        """α_t = α·√(1 − β2^t)/(1 − β1^t), computed as Keras/TensorFlow do: in the
-        parameter's dtype, from α, β1, β2 and t cast to it (in float32,
-        float32(0.999) = 0.99900001, which shifts α_t by ~6e-6 relative).
-        Computed once per step and dtype, not once per chunk."""
-        cache = c["alpha_t"]
-        if dtype not in cache:
-            if self.bias_correction:
-                lr, beta1, beta2, t = (np.asarray(x, dtype) for x in
-                                       (c["lr"], c["beta1"], c["beta2"], self.t))
-                one = dtype.type(1)
-                cache[dtype] = lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))
-            else:
-                cache[dtype] = np.asarray(c["lr"], dtype)
-        return cache[dtype]
+    def _dtype_constants(self, c, t, dtype):
+        """The ε̂ form's α_t = α·√(1 − β2^t)/(1 − β1^t), computed as Keras and
+        TensorFlow do: in the parameter's dtype, from α, β1, β2 and t cast to it
+        (in float32, float32(0.999) = 0.99900001, which shifts α_t by ~6e-6
+        relative)."""
+        if not self.epsilon_hat:
+            return {}
+        lr, beta1, beta2, t = (np.asarray(x, dtype) for x in (c["lr"], c["beta1"], c["beta2"], t))
+        if not self.bias_correction:
+            return {"alpha_t": lr}
+        one = dtype.type(1)
+        return {"alpha_t": lr * np.sqrt(one - np.power(beta2, t)) / (one - np.power(beta1, t))}
+
+    def effective_step(self):
+        """The step size per coordinate of the last step, ``α_t/(√v̂_t + ε)``
+        (``v̂`` from ``v_max`` with AMSGrad; ``α_t/(√v + ε̂)`` in the ε̂ form),
+        computed as the step computed it, in the structure of the params;
+        ``None`` before the first step."""
+        if self._buffers is None:
+            return None
+        out = []
+        for v in self._buffers["v_max" if self.amsgrad else "v"]:
+            c = self._constants(self.t, v.dtype)
+            with np.errstate(**UPDATE_POLICY):
+                out.append(c.alpha_t / (np.sqrt(v) + c.eps) if self.epsilon_hat else
+                           c.lr / (np.sqrt(v) / c.sqrt_correction2 + c.eps))
+        return self._structure.unflatten(out)
+
+    def _update(self, theta, g, state, scratch, c):
+        m, v, tmp = state["m"], state["v"], scratch[1]
+        if self._decays:
+            theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
+        v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
+                      c.one_minus_beta2, out=tmp)
+        if self.amsgrad:
+            v = maximum(state["v_max"], v, out=state["v_max"])             # v_max ← max(v_max, v)
+        if self.epsilon_hat:                                               # Keras' ε̂ form:
+            denom = add(sqrt(v, out=tmp), c.eps, out=tmp)                  # √v + ε̂
+            theta -= multiply(divide(m, denom, out=tmp), c.alpha_t, out=tmp)  # θ −= α_t·m/denom
+        else:                                                              # √v̂ = √v/√(1 − β2^t)
+            denom = add(divide(sqrt(v, out=tmp), c.sqrt_correction2, out=tmp), c.eps,
+                        out=tmp)                                           # √v̂ + ε
+            theta -= multiply(divide(m, denom, out=tmp), c.step_size, out=tmp)  # θ −= α·m̂/denom
 
 
 class AdamW(Adam):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
+from numpy import absolute, add, divide, maximum, multiply, subtract
 
 from adamref.optim import validation as check
-from adamref.optim.adam import checked_hyperparameters
-from adamref.optim.optimizer import Optimizer, as_weak_scalar, power
+from adamref.optim.functional import checked_hyperparameters
+from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
 class AdaMax(Optimizer):
@@ -35,22 +35,16 @@ class AdaMax(Optimizer):
     def _buffer_names(self):
         return ("m", "u")
 
-    def _step_constants(self):
-        h = self._hyper
-        return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"]),
-                "step_size": as_weak_scalar(h["lr"] / (1 - power(h["beta1"], self.t)))}
+    def _fixed_constants(self, h):
+        return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"])}
 
-    def _update(self, theta, grad, buffers, scratch, c):
-        m, u = buffers["m"], buffers["u"]
-        work, tmp = scratch
-        grad = self._effective_gradient(theta, grad, work, tmp, c)   # −g; L2: g + λ·θ
-        np.subtract(grad, m, out=tmp)                        # m ← m + (1 − β1)(g − m)
-        tmp *= c["one_minus_beta1"]
-        m += tmp
-        u *= c["beta2"]                            # u ← max(β2·u, |g| + ε)
-        np.abs(grad, out=tmp)
-        tmp += c["eps"]
-        np.maximum(u, tmp, out=u)
-        np.divide(m, u, out=tmp)                             # θ ← θ − α/(1 − β1^t)·m/u
-        tmp *= c["step_size"]
-        theta -= tmp
+    def _step_constants(self, h, t):
+        return {"step_size": as_weak_scalar(h["lr"] / (1 - self._power("beta1", t)))}
+
+    def _update(self, theta, g, state, scratch, c):
+        m, u, tmp = state["m"], state["u"], scratch[1]
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
+        maximum(multiply(u, c.beta2, out=u), add(absolute(g, out=tmp), c.eps, out=tmp),
+                out=u)                                                     # u ← max(β2·u, |g| + ε)
+        theta -= multiply(divide(m, u, out=tmp), c.step_size, out=tmp)    # θ −= α/(1 − β1^t)·m/u

@@ -5,9 +5,11 @@ AdaGrad (Duchi et al.).  Same interface as ``Adam``."""
 from __future__ import annotations
 
 import numpy as np
+from numpy import add, divide, multiply, sqrt, subtract
 
 from adamref.optim import validation as check
 from adamref.optim.optimizer import Optimizer, as_weak_scalar
+from adamref.optim.schedules import learning_rate
 
 
 class SGD(Optimizer):
@@ -17,13 +19,14 @@ class SGD(Optimizer):
     def __init__(self, lr=1e-2, momentum=0.0, *, dampening=0.0, nesterov=False,
                  weight_decay=0.0, maximize=False):
         super().__init__(
-            lr=check.hyperparameter("lr", lr, low=0.0),
+            lr=learning_rate("lr", lr),
             momentum=check.hyperparameter("momentum", momentum, low=0.0, high=1.0,
                                           high_inclusive=False),
             dampening=check.hyperparameter("dampening", dampening, low=0.0, high=1.0),
             weight_decay=check.hyperparameter("weight_decay", weight_decay, low=0.0))
         self.nesterov = check.flag("nesterov", nesterov)
         self.maximize = check.flag("maximize", maximize)
+        self._momentum = bool(np.any(self._hyper["momentum"] != 0))
         if self.nesterov and (np.any(self._hyper["momentum"] <= 0)
                               or np.any(self._hyper["dampening"] != 0)):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0, got "
@@ -34,31 +37,25 @@ class SGD(Optimizer):
     def _settings(self):
         return {"nesterov": self.nesterov, "maximize": self.maximize}
 
-    def _uses_momentum(self):
-        return bool(np.any(self._hyper["momentum"] != 0))
-
     def _buffer_names(self):
-        return ("momentum_buffer",) if self._uses_momentum() else ()
+        return ("momentum_buffer",) if self._momentum else ()
 
-    def _update(self, theta, grad, buffers, scratch, c):
+    def _step_constants(self, h, t):
+        return {"first": t == 1}
+
+    def _update(self, theta, g, state, scratch, c):
         work, tmp = scratch
-        h = c
-        grad = self._effective_gradient(theta, grad, work, tmp, c)
-        if self._uses_momentum():
-            buf = buffers["momentum_buffer"]
-            if self.t == 1:
-                buf[...] = grad                              # b₁ = g₁
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        if self._momentum:
+            b = state["momentum_buffer"]
+            if c.first:
+                b[...] = g                                                 # b₁ = g₁
             else:
-                buf *= h["momentum"]                         # b ← μ·b + (1 − d)·g
-                np.multiply(grad, 1 - h["dampening"], out=tmp)
-                buf += tmp
-            if self.nesterov:                                # direction g + μ·b
-                np.multiply(buf, h["momentum"], out=tmp)
-                grad = np.add(grad, tmp, out=work)
-            else:
-                grad = buf
-        np.multiply(grad, h["lr"], out=tmp)                  # θ ← θ − α·direction
-        theta -= tmp
+                b *= c.momentum                                            # b ← μ·b + (1 − d)·g
+                b += multiply(g, 1 - c.dampening, out=tmp)
+            g = add(g, multiply(b, c.momentum, out=tmp), out=work) if self.nesterov \
+                else b                                                     # g + μ·b, or b
+        theta -= multiply(g, c.lr, out=tmp)                                # θ ← θ − α·direction
 
 
 class RMSprop(Optimizer):
@@ -68,7 +65,7 @@ class RMSprop(Optimizer):
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, *, momentum=0.0, centered=False,
                  weight_decay=0.0, maximize=False):
         super().__init__(
-            lr=check.hyperparameter("lr", lr, low=0.0),
+            lr=learning_rate("lr", lr),
             alpha=check.hyperparameter("alpha", alpha, low=0.0, high=1.0, high_inclusive=False),
             eps=check.hyperparameter("eps", eps, low=0.0),
             momentum=check.hyperparameter("momentum", momentum, low=0.0, high=1.0,
@@ -92,36 +89,26 @@ class RMSprop(Optimizer):
             names.append("momentum_buffer")
         return tuple(names)
 
-    def _update(self, theta, grad, buffers, scratch, c):
-        work, tmp = scratch
-        h = c
-        grad = self._effective_gradient(theta, grad, work, tmp, c)
-        v = buffers["v"]
-        v *= h["alpha"]                                      # v ← α·v + (1 − α)·g²
-        np.multiply(grad, grad, out=tmp)
-        tmp *= as_weak_scalar(1 - h["alpha"])
-        v += tmp
-        if self.centered:                                    # ḡ ← α·ḡ + (1 − α)·g
-            avg = buffers["grad_avg"]
-            avg *= h["alpha"]
-            np.multiply(grad, as_weak_scalar(1 - h["alpha"]), out=tmp)
-            avg += tmp
-            np.multiply(avg, avg, out=tmp)                   # denominator √(v − ḡ²) + ε
-            np.subtract(v, tmp, out=tmp)
-            np.sqrt(tmp, out=tmp)
+    def _update(self, theta, g, state, scratch, c):
+        v, tmp = state["v"], scratch[1]
+        one_minus_alpha = as_weak_scalar(1 - c.alpha)
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        v *= c.alpha                                                       # v ← α·v + (1 − α)·g²
+        v += multiply(multiply(g, g, out=tmp), one_minus_alpha, out=tmp)
+        if self.centered:
+            avg = state["grad_avg"]
+            avg *= c.alpha                                                 # ḡ ← α·ḡ + (1 − α)·g
+            avg += multiply(g, one_minus_alpha, out=tmp)
+            denom = sqrt(subtract(v, multiply(avg, avg, out=tmp), out=tmp), out=tmp)  # √(v − ḡ²)
         else:
-            np.sqrt(v, out=tmp)                              # denominator √v + ε
-        tmp += h["eps"]
-        if "momentum_buffer" in buffers:                     # b ← μ·b + g/(√v + ε)
-            buf = buffers["momentum_buffer"]
-            np.divide(grad, tmp, out=tmp)
-            buf *= h["momentum"]
-            buf += tmp
-            np.multiply(buf, h["lr"], out=tmp)
-        else:
-            np.divide(grad, tmp, out=tmp)
-            tmp *= h["lr"]
-        theta -= tmp
+            denom = sqrt(v, out=tmp)                                       # √v
+        direction = divide(g, add(denom, c.eps, out=tmp), out=tmp)         # g/(denominator + ε)
+        if "momentum_buffer" in state:
+            b = state["momentum_buffer"]
+            b *= c.momentum                                                # b ← μ·b + g/(√v + ε)
+            b += direction
+            direction = b
+        theta -= multiply(direction, c.lr, out=tmp)                        # θ ← θ − lr·direction
 
 
 class AdaGrad(Optimizer):
@@ -131,7 +118,7 @@ class AdaGrad(Optimizer):
     def __init__(self, lr=1e-2, *, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0,
                  weight_decay=0.0, maximize=False):
         super().__init__(
-            lr=check.hyperparameter("lr", lr, low=0.0),
+            lr=learning_rate("lr", lr),
             lr_decay=check.hyperparameter("lr_decay", lr_decay, low=0.0),
             eps=check.hyperparameter("eps", eps, low=0.0),
             weight_decay=check.hyperparameter("weight_decay", weight_decay, low=0.0))
@@ -167,18 +154,12 @@ class AdaGrad(Optimizer):
     def _initial_buffer(self, name, param):
         return np.full_like(param, self.initial_accumulator_value, order="C")
 
-    def _step_constants(self):
-        h = self._hyper
-        return {"clr": as_weak_scalar(h["lr"] / (1 + (self.t - 1) * h["lr_decay"]))}
+    def _step_constants(self, h, t):
+        return {"clr": as_weak_scalar(h["lr"] / (1 + (t - 1) * h["lr_decay"]))}
 
-    def _update(self, theta, grad, buffers, scratch, c):
-        work, tmp = scratch
-        grad = self._effective_gradient(theta, grad, work, tmp, c)
-        s = buffers["sum"]
-        np.multiply(grad, grad, out=tmp)                     # s ← s + g²
-        s += tmp
-        np.sqrt(s, out=tmp)                                  # θ ← θ − lr_t·g/(√s + ε)
-        tmp += c["eps"]
-        np.divide(grad, tmp, out=tmp)
-        tmp *= c["clr"]
-        theta -= tmp
+    def _update(self, theta, g, state, scratch, c):
+        s, tmp = state["sum"], scratch[1]
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        s += multiply(g, g, out=tmp)                                       # s ← s + g²
+        theta -= multiply(divide(g, add(sqrt(s, out=tmp), c.eps, out=tmp), out=tmp),
+                          c.clr, out=tmp)                                  # θ −= lr_t·g/(√s + ε)

@@ -1,71 +1,26 @@
-"""The machinery every optimizer shares: walking a parameter structure, lazily
-creating per-parameter state, scratch buffers, and ``state_dict`` round trips.
+"""The ``Optimizer`` base class: parameter trees, state, ``state_dict`` round
+trips, and every check at the boundary, before anything is written.
 
-A subclass only says which buffers it keeps (``_buffer_names``), what it
-computes once per step (``_step_constants``) and how it updates one block of
-parameters (``_update``).  The update is written with ``out=`` arguments so a
-step allocates nothing of parameter size: with scalar hyperparameters the
-arrays are processed in cache-sized chunks through two small scratch buffers,
-so memory traffic is close to the minimum (read θ, g and the state once, write
-θ and the state once).
+A subclass says which buffers it keeps (``_buffer_names``), what it computes
+once per step (``_step_constants``) and what one block of parameters becomes
+(``_update``, a few lines of math with ``out=`` into the block's scratch);
+``adamref.optim.engine`` decides the blocks (whole leaves, or cache-sized
+chunks over threads) and runs the update on them.
 """
 
 from __future__ import annotations
 
-import os
+import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
-from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 
 from adamref.optim import validation as check
+from adamref.optim.engine import UPDATE_POLICY, Engine, largest_magnitude
+from adamref.optim.schedules import Schedule
 from adamref.optim.tree import Structure, check_disjoint, flatten, flatten_pair
-
-#: Elements per chunk: 2**17 float64 = 1 MiB per array, so one chunk of θ, g,
-#: the state and the two scratch buffers stays in cache between the ~12 NumPy
-#: calls of a step.  Measured on the 2-core reference machine (10M float64
-#: parameters): 2**13 → 59 ms, 2**15 → 48 ms, 2**17 → 45 ms, 2**24 → 61 ms.
-CHUNK = 1 << 17
-
-
-#: Threads sharing one large array's chunks: ufuncs release the GIL, so on a
-#: multi-core machine the chunks of a 10M-parameter step run in parallel.
-THREADS = max(1, min(4, os.cpu_count() or 1))
-
-#: Floating-point policy.  Before anything is written, a read-only check makes
-#: sure every squared gradient fits the parameter's dtype (``CHECK_POLICY``,
-#: overflow raises); the update itself then runs under ``UPDATE_POLICY``, which
-#: raises nothing, so a step can never stop half-way through the arrays.  NaN
-#: and Inf coming from NaN/Inf inputs propagate silently, as in PyTorch.
-CHECK_POLICY = {"over": "raise", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
-UPDATE_POLICY = {"all": "ignore"}
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-#: The largest finite value of each dtype the optimizers compute in.
-_LARGEST = {dtype: float(np.finfo(dtype).max) for dtype in check.FLOAT_DTYPES}
-
-
-def _largest_magnitude(a: np.ndarray) -> float:
-    """``max|a|`` without a temporary: NaN if ``a`` holds a NaN, 0 if empty."""
-    high = float(a.max(initial=-np.inf))
-    if high != high:       # a NaN somewhere: the exact check will decide
-        return np.nan
-    return max(high, -float(a.min(initial=np.inf)), 0.0)
-
-
-def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> FloatingPointError:
-    """The error for a squared gradient that does not fit ``dtype``: what
-    overflowed, where, by how much, and what to do about it."""
-    largest = float(np.max(np.abs(grad), where=np.isfinite(grad), initial=0.0))
-    limit = _LARGEST[np.dtype(dtype)]
-    advice = ("use float64 parameters or scale the loss down" if np.dtype(dtype) != np.float64
-              else "scale the loss down")
-    return FloatingPointError(
-        f"{name}: {error} in {np.dtype(dtype)} (largest finite |gradient| {largest:.3g}; "
-        f"g² must fit in {limit:.3g}): nothing was updated; {advice}")
 
 
 def _text(key: str, value) -> str:
@@ -87,17 +42,10 @@ def restoring(optimizer, params):
     return nullcontext()
 
 
-def _thread_pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="adamref")
-    return _POOL
-
-
 def as_weak_scalar(x):
     """0-d results as Python floats: NumPy 2 lets a float32 array absorb a Python
     float without promotion, while an ``np.float64`` would promote the arithmetic."""
-    return float(x) if np.ndim(x) == 0 else x
+    return x if isinstance(x, np.ndarray) and x.ndim else float(x)
 
 
 def power(base, t: int):
@@ -108,12 +56,21 @@ def power(base, t: int):
     FMA code paths differ in the last bit between machines, and a long run
     amplifies that.  Scalars (Python floats) and arrays take the same sequence
     of multiplications, so a broadcast sweep reproduces its single runs exactly.
+    A scalar comes back as a Python float (see ``as_weak_scalar``).
     Squaring doubles a relative error, so the result is within about t ulps of
     ``base**t`` (t·eps relative), the same order as the rounding that t steps of
     an exponential moving average accumulate anyway; for the bias corrections
     1 − β^t of Adam that is at most about 400 ulps of 1 at β = 0.999
     (max over t of t·β^t = 1/(e·ln(1/β))).
     """
+    if type(base) is float:          # the common case, in plain Python floats
+        result = 1.0
+        while t:
+            if t & 1:
+                result *= base
+            t >>= 1
+            base *= base             # one squaring more than needed: unused, harmless
+        return result
     scalar = np.ndim(base) == 0
     factor = float(base) if scalar else np.array(base, dtype=np.float64)
     result = 1.0 if scalar else np.ones_like(factor)
@@ -123,8 +80,79 @@ def power(base, t: int):
         t >>= 1
         if t:
             factor = factor * factor
-    return np.float64(result) if scalar else result
+    return result
 
+
+#: Steps of β^t that ``Optimizer._power`` computes at once, for bases of at
+#: most ``POWER_TABLE_SIZE`` elements (a sweep's β2 of shape (K, 1), say).
+POWER_BLOCK = 256
+POWER_TABLE_SIZE = 64
+
+
+def power_table(base, start: int, count: int) -> np.ndarray:
+    """``power(base, t)`` for ``t = start, …, start + count − 1``, shape
+    ``(count, *np.shape(base))``: the same multiplications in the same order
+    as ``power``, vectorized over t, so every entry is bit for bit ``power``'s."""
+    t = np.arange(start, start + count, dtype=np.int64).reshape((count,) + (1,) * np.ndim(base))
+    factor = np.array(base, dtype=np.float64)
+    result = np.ones((count, *np.shape(base)))
+    while np.any(t):
+        result = np.where(t & 1, result * factor, result)   # × the factor of each set bit
+        t = t >> 1
+        factor = factor * factor
+    return result
+
+
+def _leaves(tree):
+    """The leaves of a plain params/grads tree, for the cached checks; ``None``
+    for anything else (which takes the full checks every time)."""
+    kind = type(tree)
+    if kind is np.ndarray:
+        return (tree,)
+    if kind is list or kind is tuple:
+        return tuple(tree)
+    if kind is dict:
+        return (*tree.values(), *tree)    # the keys too: their order is the structure
+    return None
+
+
+def _signature(a) -> tuple:
+    """What the checks of a leaf depend on, besides its identity."""
+    return (type(a), a.shape, a.strides, a.dtype, a.flags.writeable)
+
+
+class _Checked:
+    """A step's checks that passed (structure, shapes, dtypes, writability,
+    aliasing, hyperparameter broadcasting, the state's match): valid for the
+    same leaf objects with the same signatures and the same installed state.
+    Leaves are held by weak references, so a cache entry keeps nothing alive.
+    It also keeps what the next step would recompute from the same facts: each
+    leaf's buffers and, for a leaf that is one direct block, its scratch."""
+
+    __slots__ = ("refs", "signatures", "buffers", "count", "structure", "leaf_buffers",
+                 "scratch", "direct")
+
+    def __init__(self, leaves, buffers, structure, count, jobs):
+        self.refs = tuple(weakref.ref(a) if isinstance(a, np.ndarray) else a for a in leaves)
+        self.signatures = tuple(_signature(a) for a in leaves if isinstance(a, np.ndarray))
+        self.buffers, self.structure, self.count = buffers, structure, count
+        self.leaf_buffers = [{k: v[i] for k, v in buffers.items()} for i in range(count)]
+        self.scratch = [j[0][0][3] if len(j) == 1 and len(j[0]) == 1 and j[0][0][0] is leaf
+                        else None for j, leaf in zip(jobs, leaves)]
+        # One array (not a list or dict of one) that is one direct block.
+        self.direct = structure.kind == "array" and self.scratch[0] is not None
+
+    def matches(self, params, grads, buffers) -> bool:
+        """Whether ``params`` and ``grads`` (from ``_leaves``) are the checked
+        leaves, unchanged, with the same state installed."""
+        leaves = params + grads
+        if buffers is not self.buffers or len(leaves) != len(self.refs):
+            return False
+        for ref, leaf in zip(self.refs, leaves):
+            if (ref() is not leaf) if isinstance(ref, weakref.ref) else ref != leaf:
+                return False
+        return self.signatures == tuple([_signature(a) for a in leaves
+                                         if isinstance(a, np.ndarray)])
 
 class Optimizer:
     """Base class: ``step(params, grads)`` updates ``params`` in place.
@@ -156,6 +184,9 @@ class Optimizer:
     raises ``ValueError``, because the result would depend on the order in
     which the engine reads and writes.  Gradients may share memory with each
     other (they are only read).
+
+    **Learning rate.**  ``lr`` may be a number, an array, or a schedule of t
+    (``adamref.optim.schedules``), evaluated once per step with t = 1 first.
     """
 
     #: Whether the update squares the (effective) gradient: then a square that
@@ -164,15 +195,28 @@ class Optimizer:
 
     def __init__(self, **hyperparameters):
         self._hyper = hyperparameters  # validated by the subclass
-        self._array_hyper = any(isinstance(v, np.ndarray) for v in hyperparameters.values())
+        self._scheduled = any(isinstance(v, Schedule) for v in hyperparameters.values())
+        self._array_hyper = any(isinstance(v, np.ndarray) or
+                                (isinstance(v, Schedule) and v.shape != ())
+                                for v in hyperparameters.values())
         # Whether the gradient gets the L2 term λ·θ (Adam turns it off when the
         # decay is decoupled).
         self._l2 = bool(np.any(hyperparameters.get("weight_decay", 0.0) != 0))
         self.t = 0                     # steps taken so far
         self._structure: Structure | None = None
         self._buffers: dict[str, list[np.ndarray]] | None = None
-        self._scratch: dict = {}
+        self.engine = Engine()
+        self._checked: _Checked | None = None   # the last step's checks, for the next
+        self._fixed: dict = {}                  # dtype -> hyperparameters and fixed constants
+        self._memo: dict = {}                   # dtype -> (t, that step's constants)
+        self._powers: dict = {}                 # name -> (first t, power_table)
+        self._rows: tuple | None = None         # (first t, names, step constants per t)
         self._pending_state: dict | None = None  # loaded, waiting for the first step
+
+    def __getstate__(self):
+        """For pickle and copy: the cached checks hold weak references to the
+        caller's arrays and are only a shortcut, so they are left behind."""
+        return {**self.__dict__, "_checked": None}
 
     # -- what a subclass provides ------------------------------------------------
     def _buffer_names(self) -> tuple[str, ...]:
@@ -185,31 +229,46 @@ class Optimizer:
     def _initial_buffer(self, name: str, param: np.ndarray) -> np.ndarray:
         return np.zeros_like(param, order="C")
 
-    def _step_constants(self) -> dict:
-        """Per-step values derived from the hyperparameters (bias corrections,
-        ...), computed once per step; ``_update`` receives them merged with the
-        hyperparameters themselves."""
+    def _fixed_constants(self, h: dict) -> dict:
+        """Values derived from the hyperparameters ``h`` that do not depend on
+        t (``1 − β1``), computed once; not from ``lr``, which may be a
+        schedule.  ``_update`` receives them with the hyperparameters."""
         return {}
 
-    def _update(self, theta, grad, buffers: dict, scratch: tuple, c: dict):
+    def _step_constants(self, h: dict, t: int) -> dict:
+        """Values that depend on the step ``t`` (bias corrections), from the
+        hyperparameters ``h`` (``lr`` evaluated at t), in float64 (cast to the
+        parameters' dtype afterwards).  With scalar hyperparameters ``t`` is an
+        int64 array of consecutive steps (the values of ``POWER_BLOCK`` steps
+        are computed at once): written with elementwise operations and
+        ``self._power``, the same code gives the same bits either way."""
+        return {}
+
+    def _dtype_constants(self, c: dict, t: int, dtype) -> dict:
+        """Per-step values that are computed in the parameters' dtype (once per
+        step and dtype); none by default."""
+        return {}
+
+    def _update(self, theta, grad, state: dict, scratch: tuple, c):
         """Update one block in place; ``c`` holds the hyperparameters and the
-        step constants (Python floats, or arrays of the parameter's dtype)."""
+        step constants as attributes (Python floats, or arrays of the
+        parameter's dtype); ``scratch`` is two arrays of the block's shape."""
         raise NotImplementedError
 
-    def _effective_gradient(self, theta, grad, work, tmp, c):
+    def _effective_gradient(self, theta, grad, scratch, c):
         """``g ← −g`` if maximizing, then the L2 term ``g ← g + λ·θ`` (PyTorch's
-        order); written into the scratch ``work`` when it differs from ``grad``."""
+        order), into the first scratch array when it differs from ``grad``."""
+        work, tmp = scratch
         if getattr(self, "maximize", False):
-            grad = np.negative(grad, out=work)
+            grad = np.negative(grad, out=work)                                  # g ← −g
         if self._l2:
-            np.multiply(theta, c["weight_decay"], out=tmp)
-            grad = np.add(grad, tmp, out=work)
+            grad = np.add(grad, np.multiply(theta, c.weight_decay, out=tmp), out=work)  # g + λ·θ
         return grad
 
     def _magnitudes(self, theta, grad, buffers, scratch, c) -> tuple:
-        """On one block, read-only: ``max|g|`` and, with L2, ``max|θ|`` (NaN if
-        there is a NaN): max/min reductions, no temporaries and no BLAS."""
-        return (_largest_magnitude(grad), _largest_magnitude(theta) if self._l2 else 0.0)
+        """On one block, read-only: upper bounds of ``max|g|`` and, with L2,
+        ``max|θ|`` (NaN if there is a NaN); see ``engine.largest_magnitude``."""
+        return (largest_magnitude(grad), largest_magnitude(theta) if self._l2 else 0.0)
 
     def _square_bound(self, magnitudes, buffers: dict) -> float:
         """An upper bound of every squared effective gradient, from the largest
@@ -220,10 +279,10 @@ class Optimizer:
 
     def _square_check(self, theta, grad, buffers, scratch, c):
         """The exact check, on one block: compute the squared effective gradient
-        into scratch as the update will, under ``CHECK_POLICY`` (overflow raises)."""
-        work, tmp = scratch
-        grad = self._effective_gradient(theta, grad, work, tmp, c)
-        np.multiply(grad, grad, out=tmp)
+        into scratch as the update will (the engine runs it under
+        ``CHECK_POLICY``: overflow raises)."""
+        grad = self._effective_gradient(theta, grad, scratch, c)
+        np.multiply(grad, grad, out=scratch[1])
 
     # -- public interface ----------------------------------------------------------
     def step(self, params, grads):
@@ -235,36 +294,141 @@ class Optimizer:
         overflows; in every case nothing has been changed (see the class
         docstring for the dtype, NaN/Inf and aliasing policy).
         """
+        # Even under a caller's np.seterr(all="raise"): nothing in a step raises
+        # a floating-point error except the overflow check, which sets its own.
+        with np.errstate(**UPDATE_POLICY):
+            self._step(params, grads)
+        return params
+
+    def _step(self, params, grads):
+        leaves, grad_tree = _leaves(params), _leaves(grads)
+        checked = self._checked
+        if (checked is not None and leaves is not None and grad_tree is not None
+                and checked.matches(leaves, grad_tree, self._buffers)):
+            # The same arrays as the last step, unchanged: its checks still hold.
+            if checked.direct and self.t < check.MAX_STEP:
+                # The common case, one array in one block: only what changes
+                # from step to step is left (constants, overflow bound, update).
+                t, theta, grad = self.t + 1, leaves[0], grad_tree[0]
+                block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
+                c = self._constants(t, theta.dtype)
+                if self._squares_gradient:
+                    self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
+                self.t = t
+                self._update(*block, c)
+                return
+            count, buffers, structure = checked.count, self._buffers, checked.structure
+            param_leaves, grad_leaves = leaves[:count], grad_tree[:count]
+            leaf_buffers, scratch = checked.leaf_buffers, checked.scratch
+        else:
+            checked = None
+            param_leaves, grad_leaves, structure, buffers = self._checked_call(params, grads)
+            count = len(param_leaves)
+            leaf_buffers = [{k: v[i] for k, v in buffers.items()} for i in range(count)]
+            scratch = (None,) * count
+        if self.t >= check.MAX_STEP:
+            raise ValueError(f"the step count t = {self.t} cannot grow any further")
+        t = self.t + 1
+        leaves_jobs = []     # per leaf: its blocks, one list per worker thread
+        for i, theta in enumerate(param_leaves):
+            leaves_jobs.append(
+                [[(theta, grad_leaves[i], leaf_buffers[i], scratch[i])]] if scratch[i] is not None
+                else self.engine.blocks(i, theta, grad_leaves[i], leaf_buffers[i],
+                                        self._array_hyper))
+        if self._squares_gradient:
+            for i, jobs in enumerate(leaves_jobs):
+                theta = param_leaves[i]
+                self.engine.check_squares(
+                    self, lambda: structure.leaf_names("params", count)[i], theta,
+                    grad_leaves[i], leaf_buffers[i], jobs, self._constants(t, theta.dtype))
+        # Everything is checked: from here on nothing raises.
+        if self._buffers is not buffers:
+            self._buffers, self._structure, self._pending_state = buffers, structure, None
+        self.t = t
+        if checked is None and leaves is not None and grad_tree is not None:
+            self._checked = _Checked(leaves + grad_tree, buffers, structure, count, leaves_jobs)
+        for jobs in leaves_jobs:
+            c = self._constants(t, jobs[0][0][0].dtype)
+            if len(jobs) == 1 and len(jobs[0]) == 1:      # one block: no engine round trip
+                self._update(*jobs[0][0], c)
+            else:
+                self.engine.run(jobs, self._update, c)
+
+    def _checked_call(self, params, grads):
+        """The full checks of a call: leaves, shapes, dtypes, hyperparameters
+        that broadcast, the state against the params, aliasing.  Returns the
+        leaves and the buffers the step will use (not installed yet)."""
         param_leaves, grad_leaves, structure = flatten_pair(params, grads)
         names = structure.leaf_names("params", len(param_leaves))
         if self._array_hyper:
             for param, name in zip(param_leaves, names):
                 for hp_name, value in self._hyper.items():
+                    if isinstance(value, Schedule):     # checked through its values' shape
+                        value = np.broadcast_to(0.0, value.shape)
                     check.broadcasts_to(hp_name, value, param.shape, name)
-        if self.t >= check.MAX_STEP:
-            raise ValueError(f"the step count t = {self.t} cannot grow any further")
         buffers = self._buffers_for(param_leaves, structure)   # not installed yet
         flat_buffers = [leaf for leaves in buffers.values() for leaf in leaves]
         clash = check_disjoint(param_leaves, grad_leaves, flat_buffers)
         if clash is not None:
             raise self._aliasing_error(clash, structure, len(param_leaves), list(buffers))
-        leaves = []     # (theta, grad, its buffers, its blocks, chunked?) per leaf
-        for i, (theta, grad) in enumerate(zip(param_leaves, grad_leaves)):
-            leaf_buffers = {k: buffers[k][i] for k in buffers}
-            leaves.append((theta, grad, leaf_buffers, *self._blocks(i, theta, grad, leaf_buffers)))
-        if self._squares_gradient:
-            for name, (theta, grad, leaf_buffers, blocks, chunked) in zip(names, leaves):
-                self._check_leaf(name, theta, grad, leaf_buffers, blocks, chunked)
-        # Everything is checked: from here on nothing raises (UPDATE_POLICY).
-        if self._buffers is not buffers:
-            self._buffers, self._structure, self._pending_state = buffers, structure, None
-        self.t += 1
-        with np.errstate(**UPDATE_POLICY):   # even under a caller's np.seterr(all="raise")
-            constants = {**self._hyper, **self._step_constants()}
-        for theta, grad, leaf_buffers, blocks, chunked in leaves:
-            self._run(blocks, self._update, self._leaf_constants(constants, theta, chunked),
-                      UPDATE_POLICY)
-        return params
+        return param_leaves, grad_leaves, structure, buffers
+
+    def _constants(self, t: int, dtype) -> SimpleNamespace:
+        """The hyperparameters at step ``t`` (``lr`` evaluated if it is a
+        schedule), the fixed and the step constants, array ones cast to
+        ``dtype`` as Python floats are: a float32 sweep then rounds exactly like
+        float32 single runs.  The fixed part is computed once per dtype; the
+        result is kept for the step's t (``effective_step`` asks again)."""
+        memo = self._memo.get(dtype)
+        if memo is not None and memo[0] == t:
+            return memo[1]
+        fixed = self._fixed.get(dtype)
+        if fixed is None:
+            fixed = self._fixed[dtype] = self._in_dtype(
+                {**self._hyper, **self._fixed_constants(self._hyper)}, dtype)
+        h = self._hyper
+        if self._scheduled:
+            h = {**h, **{k: v(t) for k, v in h.items() if isinstance(v, Schedule)}}
+            step = {**{k: v for k, v in h.items() if isinstance(self._hyper[k], Schedule)},
+                    **self._step_constants(h, t)}
+        elif self._array_hyper:
+            step = self._step_constants(h, t)
+        else:                  # scalars: the step constants of POWER_BLOCK steps at once
+            rows = self._rows
+            if rows is None or not rows[0] <= t < rows[0] + POWER_BLOCK:
+                columns = self._step_constants(h, np.arange(t, t + POWER_BLOCK))
+                values = [np.broadcast_to(v, POWER_BLOCK).tolist() for v in columns.values()]
+                rows = self._rows = (t, tuple(columns), list(zip(*values)) or [()] * POWER_BLOCK)
+            step = dict(zip(rows[1], rows[2][t - rows[0]]))
+        c = {**fixed, **self._in_dtype(step, dtype)}
+        c.update(self._dtype_constants(c, t, dtype))
+        c = SimpleNamespace(**c)
+        self._memo[dtype] = (t, c)
+        return c
+
+    def _power(self, name: str, t: int):
+        """``power(hyperparameter name, t)``, looked up in a table of
+        ``POWER_BLOCK`` steps computed at once (``power_table``; a list of
+        floats for a scalar base): bit for bit the same, cheaper per step.
+        An array base of more than ``POWER_TABLE_SIZE`` elements is computed
+        directly (its table would be large).  ``t`` may be an array of
+        consecutive steps: then the values for all of them."""
+        base = self._hyper[name]
+        if isinstance(t, np.ndarray):       # consecutive steps, for a table of constants
+            return power_table(base, int(t[0]), t.size)
+        if isinstance(base, np.ndarray) and base.size > POWER_TABLE_SIZE:
+            return power(base, t)
+        table = self._powers.get(name)
+        if table is None or not table[0] <= t < table[0] + POWER_BLOCK:
+            values = power_table(base, t, POWER_BLOCK)
+            table = self._powers[name] = (t, values if values.ndim > 1 else values.tolist())
+        return table[1][t - table[0]]
+
+    def _in_dtype(self, constants: dict, dtype) -> dict:
+        if not self._array_hyper:
+            return constants
+        return {k: v.astype(dtype, copy=False) if isinstance(v, np.ndarray) else v
+                for k, v in constants.items()}
 
     @staticmethod
     def _aliasing_error(clash, structure, count, buffer_names) -> ValueError:
@@ -364,6 +528,7 @@ class Optimizer:
         try:
             yield
         except BaseException:
+            self._checked = None
             for leaf, value in zip(leaves, saved_params):
                 leaf[...] = value
             self.t, self._structure, self._buffers, self._pending_state = saved
@@ -401,6 +566,17 @@ class Optimizer:
             raise ValueError(f"the state's config has entries {sorted(saved)}, "
                              f"{type(self).__name__} expects {sorted(expected)}")
         for name, mine in expected.items():
+            if isinstance(mine, str):        # a schedule's name
+                theirs = saved[name]
+                theirs = theirs.item() if isinstance(theirs, np.ndarray) and theirs.ndim == 0 \
+                    else theirs
+                if theirs != mine and check_hyperparameters:
+                    raise ValueError(
+                        f"the state was saved with {name}={theirs!r:.60}, this "
+                        f"{type(self).__name__} has {name}={mine!r}: construct it with the "
+                        "saved schedule, or pass check_hyperparameters=False to resume "
+                        "with its own")
+                continue
             theirs = np.asarray(saved[name])
             if isinstance(mine, bool):
                 same = theirs.dtype == bool and theirs.shape == () and bool(theirs) == mine
@@ -409,7 +585,7 @@ class Optimizer:
                                      f"{theirs.tolist()!r:.40}, this {type(self).__name__} "
                                      f"has {name}={mine!r}")
                 continue
-            same = (theirs.dtype.kind == "f" and theirs.shape == np.shape(mine)
+            same = (theirs.dtype.kind in "fiu" and theirs.shape == np.shape(mine)
                     and np.array_equal(theirs, mine))
             if not same and check_hyperparameters:
                 raise ValueError(
@@ -509,100 +685,8 @@ class Optimizer:
             buffers[name] = [pending[key].copy() for key in keys]
         return buffers
 
-    def _check_leaf(self, name, theta, grad, buffers, blocks, chunked):
-        """Refuse the step if a squared gradient overflows (read-only).  A cheap
-        bound first (max/min reductions per block); only when the bound does
-        not fit comfortably (huge or non-finite values) the exact elementwise
-        check, which computes the squares into scratch as the update would."""
-        limit = _LARGEST[theta.dtype]
-        c = self._leaf_constants(self._hyper, theta, chunked)
-        if len(blocks) == 1 and len(blocks[0]) == 1:     # one block: no pool, no lists
-            per_block = [self._magnitudes(*blocks[0][0], c)]
-        else:
-            per_block = self._run(blocks, self._magnitudes, c, None)
-        magnitudes = (per_block[0] if len(per_block) == 1 else
-                      tuple(float(x) for x in np.max(per_block, axis=0)))   # NaN wins
-        # The margin covers the rounding of the bound against the dtype's own.
-        if self._square_bound(magnitudes, buffers) <= limit * (1 - 1e-6):
-            return
-        try:
-            self._run(blocks, self._square_check, c, CHECK_POLICY)
-        except FloatingPointError as error:
-            raise overflow_error(name, error, theta.dtype, grad) from None
-
-    def _blocks(self, i, theta, grad, buffers):
-        """The blocks of one leaf, one list per worker thread, and whether they
-        are chunks.  Each block is ``(theta, grad, buffers, scratch)``."""
-        arrays = [theta, grad, *buffers.values()]
-        if not self._array_hyper and all(a.flags.c_contiguous for a in arrays):
-            # Chunked path: flat views of the contiguous arrays, cut into blocks
-            # that stay in cache; large arrays are shared between threads (NumPy
-            # releases the GIL inside ufuncs), each with its own scratch buffers.
-            n = theta.size
-            if n <= CHUNK:
-                work, tmp = self._scratch_for(("chunk", theta.dtype, 0), (n,), theta.dtype)
-                work, tmp = work[:n], tmp[:n]
-                if theta.ndim != 1:
-                    work, tmp = work.reshape(theta.shape), tmp.reshape(theta.shape)
-                return [[(theta, grad, buffers, (work, tmp))]], True
-            flat = [a.reshape(-1) for a in arrays]
-            names = list(buffers)
-            starts = range(0, n, CHUNK)
-            workers = THREADS if len(starts) >= 2 * THREADS else 1
-            jobs = []
-            for w in range(workers):
-                work, tmp = self._scratch_for(("chunk", theta.dtype, w), (CHUNK,), theta.dtype)
-                blocks = []
-                for start in starts[w::workers]:
-                    stop = min(start + CHUNK, n)
-                    width = stop - start
-                    blocks.append((flat[0][start:stop], flat[1][start:stop],
-                                   {k: b[start:stop] for k, b in zip(names, flat[2:])},
-                                   (work[:width], tmp[:width])))
-                jobs.append(blocks)
-            return jobs, True
-        # Whole-array path (broadcast hyperparameters or strided arrays):
-        # parameter-sized scratch, allocated once per leaf and reused.
-        return [[(theta, grad, buffers, self._scratch_for(("leaf", i), theta.shape,
-                                                          theta.dtype))]], False
-
-    @staticmethod
-    def _leaf_constants(constants: dict, theta, chunked: bool) -> dict:
-        """On the whole-array path, array constants are cast to the parameter's
-        dtype, as Python floats are: a float32 sweep then rounds exactly like
-        float32 single runs."""
-        if chunked:
-            return constants
-        return {k: np.asarray(v, dtype=theta.dtype) if isinstance(v, np.ndarray) else v
-                for k, v in constants.items()}
-
-    @staticmethod
-    def _run(jobs, function, constants, policy) -> list:
-        """``function(theta, grad, buffers, scratch, constants)`` on every block,
-        the jobs in parallel threads (a worker's exception is re-raised here);
-        returns the results, block by block."""
-        def run(blocks):
-            with np.errstate(**policy) if policy else nullcontext():   # errstate is per thread
-                return [function(theta, grad, buffers, scratch, constants)
-                        for theta, grad, buffers, scratch in blocks]
-        if len(jobs) == 1:
-            return run(jobs[0])
-        futures = [_thread_pool().submit(run, blocks) for blocks in jobs]
-        return [result for future in futures for result in future.result()]
-
-    def _scratch_for(self, key, shape, dtype):
-        """Two scratch arrays, kept between steps: a chunk buffer grows to the
-        largest chunk seen, a whole-leaf buffer has the leaf's exact shape."""
-        buffers = self._scratch.get(key)
-        too_small = buffers is not None and (
-            buffers[0].size < shape[0] if key[0] == "chunk" else buffers[0].shape != shape)
-        if buffers is None or too_small:
-            buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
-            self._scratch[key] = buffers
-        return buffers
-
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in {**self._hyper, **self._settings()}.items())
         return f"{type(self).__name__}({args})"
 
     def _settings(self) -> dict:
@@ -611,4 +695,14 @@ class Optimizer:
         return {}
 
     def _config(self) -> dict:
-        return {**self._hyper, **self._settings()}
+        """What ``state_dict`` records as ``config.*``: the hyperparameters and
+        settings; a schedule as its name and its parameters (``lr`` =
+        ``'inverse_sqrt'``, ``lr.lr`` = 0.1)."""
+        out = {}
+        for key, value in {**self._hyper, **self._settings()}.items():
+            if isinstance(value, Schedule):
+                out[key] = value.name
+                out.update({f"{key}.{k}": v for k, v in value.config().items()})
+            else:
+                out[key] = value
+        return out
