@@ -11,10 +11,19 @@ by default):
 - ``torch.optim.Adam(foreach=True)``, only if torch happens to be importable
   (never a dependency).
 
-Small n is timed over blocks of many steps (the median of the blocks' means),
-large n one step at a time (the median of ``--repeats``).  The ratios are the
-figures to read: the two targets are adamref within 2x of the five-line NumPy
-Adam at n <= 100, and at most 0.5x torch foreach at 1e7.
+Every step gets a new gradient array, as in a training loop (the arrays come
+from a small pool made beforehand, so making them is not timed): a step that
+only checked an array it had seen before would look faster than it is.  The
+contenders are timed in turns, sample after sample, so that a change in the
+machine's load hits all of them alike.  Small n is timed over blocks of many
+steps (the median of the blocks' means), large n one step at a time (the median
+of ``--repeats``).  The ratios are the figures to read: the two targets are
+adamref within 2x of the five-line NumPy Adam at n <= 100, and at most 0.5x
+torch foreach at 1e7.  For n >= 1e6 the last column is the memory-bandwidth
+floor of an Adam step, measured in the same run: read θ, g, m, v and write θ,
+m, v once (7 streams of n values) at this machine's best copy bandwidth
+(``np.copyto`` in 1 and in 2 threads); no implementation that keeps m and v in
+memory can be faster.
 
     python benchmarks/bench_adam_step.py [--sizes 2 100 1e4 1e6 1e7] [--dtype float64]
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -31,28 +41,46 @@ import adamref
 from adamref.optim.engine import THREADS
 
 
-def seconds_per_step(step, n: int, repeats: int) -> float:
-    """Median seconds per call of ``step``: blocks of calls for small n (a
-    single call is too short to time), one call per sample for large n."""
-    calls = max(1, min(2000, 200_000 // max(n, 1)))
-    step()                                            # warm-up: first-step setup
-    samples = []
+def gradient_pool(n, dtype, rng, size):
+    """``size`` gradient arrays, used in turn: a new array at every step."""
+    return [rng.standard_normal(n).astype(dtype) for _ in range(size)]
+
+
+def calls_per_sample(n: int) -> int:
+    """Steps per timed sample: many for small n (one is too short to time)."""
+    return max(1, min(2000, 200_000 // max(n, 1)))
+
+
+def interleaved_medians(steps: dict, n: int, repeats: int) -> dict:
+    """Median seconds per call of each ``steps[name]()``, the samples of the
+    contenders taken in turns."""
+    calls = calls_per_sample(n)
+    for step in steps.values():
+        step()                                        # warm-up: first-step setup
+    samples = {name: [] for name in steps}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        samples.append((time.perf_counter() - start) / calls)
-    return statistics.median(samples)
+        for name, step in steps.items():
+            if n >= 1_000_000:
+                # torch's OpenMP threads spin for a while after each of its steps and
+                # would slow whoever runs next: let them go idle first.
+                time.sleep(0.2)
+            start = time.perf_counter()
+            for _ in range(calls):
+                step()
+            samples[name].append((time.perf_counter() - start) / calls)
+    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def five_line(n, dtype, rng):
     """The plain NumPy Adam the brief measures against (PyTorch's defaults)."""
-    theta, grad = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    theta = rng.standard_normal(n).astype(dtype)
+    grads = gradient_pool(n, dtype, rng, 4 if n >= 1e6 else 16)
     m, v, t = np.zeros(n, dtype), np.zeros(n, dtype), 0
     lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
 
     def step():
         nonlocal m, v, t
+        grad = grads[t % len(grads)]
         t += 1
         m = b1 * m + (1 - b1) * grad
         v = b2 * v + (1 - b2) * grad * grad
@@ -62,16 +90,48 @@ def five_line(n, dtype, rng):
 
 
 def adamref_adam(n, dtype, rng):
-    theta, grad = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    theta = rng.standard_normal(n).astype(dtype)
+    grads = gradient_pool(n, dtype, rng, 4 if n >= 1e6 else 16)
     opt = adamref.Adam()
-    return lambda: opt.step(theta, grad)
+    return lambda: opt.step(theta, grads[opt.t % len(grads)])
 
 
 def torch_foreach(n, dtype, rng):
     import torch
     theta = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(n).astype(dtype)))
-    theta.grad = torch.from_numpy(rng.standard_normal(n).astype(dtype))
-    return torch.optim.Adam([theta], foreach=True).step
+    grads = [torch.from_numpy(g) for g in gradient_pool(n, dtype, rng, 4 if n >= 1e6 else 16)]
+    opt = torch.optim.Adam([theta], foreach=True)
+    count = [0]
+
+    def step():
+        theta.grad = grads[count[0] % len(grads)]
+        count[0] += 1
+        opt.step()
+    return step
+
+
+def bandwidth_floor(n: int, dtype, repeats: int) -> float:
+    """Seconds for 7 streams of ``n`` values at the best copy bandwidth of
+    ``np.copyto`` on ``n`` values, in one thread or in two (halves)."""
+    src, dst = np.ones(n, dtype), np.empty(n, dtype)
+    half = n // 2
+    pool = ThreadPoolExecutor(2)
+
+    def two_threads():
+        list(pool.map(lambda s: np.copyto(dst[s], src[s]), (slice(0, half), slice(half, n))))
+    best = {}
+    for name, copy in (("1", lambda: np.copyto(dst, src)), ("2", two_threads)):
+        copy()
+        best[name] = min(timeit_once(copy) for _ in range(repeats))
+    pool.shutdown()
+    bytes_per_second = 2 * n * np.dtype(dtype).itemsize / min(best.values())
+    return 7 * n * np.dtype(dtype).itemsize / bytes_per_second
+
+
+def timeit_once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def shown(seconds: float) -> str:
@@ -97,15 +157,20 @@ def main() -> None:
     header = f"{'n':>12s} {'5-line NumPy':>13s} {'adamref Adam':>13s} {'ratio':>7s}"
     if has_torch:
         header += f" {'torch foreach':>14s} {'adamref/torch':>14s}"
+    header += f" {'bandwidth floor':>16s}"
     print(header)
     for n in (int(s) for s in args.sizes):
         rng = np.random.default_rng(0)
-        numpy_s = seconds_per_step(five_line(n, dtype, rng), n, args.repeats)
-        ours_s = seconds_per_step(adamref_adam(n, dtype, rng), n, args.repeats)
-        row = f"{n:>12,d} {shown(numpy_s):>13s} {shown(ours_s):>13s} {ours_s / numpy_s:6.2f}x"
+        steps = {"numpy": five_line(n, dtype, rng), "adamref": adamref_adam(n, dtype, rng)}
         if has_torch:
-            torch_s = seconds_per_step(torch_foreach(n, dtype, rng), n, args.repeats)
-            row += f" {shown(torch_s):>14s} {ours_s / torch_s:13.2f}x"
+            steps["torch"] = torch_foreach(n, dtype, rng)
+        s = interleaved_medians(steps, n, args.repeats)
+        row = (f"{n:>12,d} {shown(s['numpy']):>13s} {shown(s['adamref']):>13s} "
+               f"{s['adamref'] / s['numpy']:6.2f}x")
+        if has_torch:
+            row += f" {shown(s['torch']):>14s} {s['adamref'] / s['torch']:13.2f}x"
+        if n >= 1_000_000:
+            row += f" {shown(bandwidth_floor(n, dtype, args.repeats)):>16s}"
         print(row)
     print("\nratio: adamref's time over the five-line NumPy Adam's (target <= 2 at n <= 100); "
           "adamref/torch: over torch foreach's (target <= 0.5 at 1e7).")

@@ -42,6 +42,56 @@ def test_a_new_leaf_in_the_same_list_is_checked_again():
         opt.step(params, grads)
 
 
+def fresh_gradients(n, steps, dtype=np.float64):
+    """What a training loop passes: a new gradient array at every step."""
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(n).astype(dtype) for _ in range(steps)]
+
+
+@pytest.mark.parametrize("new_grad, match", [
+    (lambda p, opt: p, r"params and grads share memory"),
+    (lambda p, opt: p[::-1], r"params and grads share memory"),
+    (lambda p, opt: opt.state["m"], r"grads and the optimizer's state m share memory"),
+    (lambda p, opt: opt.state["v"][:], r"grads and the optimizer's state v share memory"),
+])
+def test_a_new_gradient_array_is_checked_for_aliasing_on_the_fast_path(new_grad, match):
+    params, opt = np.zeros(5), Adam(lr=0.1)
+    for g in fresh_gradients(5, 3):              # the fast path is warm
+        opt.step(params, g)
+    grad = new_grad(params, opt)
+    before = (params.tobytes(), opt.state["m"].tobytes(), opt.state["v"].tobytes(), opt.t)
+    with pytest.raises(ValueError, match=match):
+        opt.step(params, grad)
+    assert (params.tobytes(), opt.state["m"].tobytes(), opt.state["v"].tobytes(),
+            opt.t) == before
+
+
+@pytest.mark.parametrize("new_grad", [
+    lambda n: np.ones(2 * n)[::2],                # strided: another engine path
+    lambda n: np.ones(n, np.float32),             # the other float dtype
+])
+def test_a_new_gradient_of_another_layout_takes_the_full_path_and_the_same_step(new_grad):
+    fast, full = Adam(lr=0.1), Adam(lr=0.1)
+    params_fast, params_full = np.zeros(5), np.zeros(5)
+    for g in fresh_gradients(5, 3):
+        fast.step(params_fast, g)
+        full.step(params_full, g.copy())
+    fast.step(params_fast, new_grad(5))
+    full.step(params_full, np.ascontiguousarray(new_grad(5), dtype=np.float64))
+    np.testing.assert_array_equal(params_fast, params_full)
+
+
+def test_fresh_gradients_give_the_run_of_a_reused_array_bit_for_bit():
+    grads = fresh_gradients(7, 20)
+    reused, fresh = np.zeros(7), np.zeros(7)
+    buffer, opt_reused, opt_fresh = np.empty(7), Adam(lr=0.05), Adam(lr=0.05)
+    for g in grads:
+        buffer[...] = g
+        opt_reused.step(reused, buffer)           # the same array, refilled
+        opt_fresh.step(fresh, g)                  # a new array each step
+    np.testing.assert_array_equal(reused, fresh)
+
+
 def test_the_overflow_check_runs_on_every_step_of_the_same_arrays():
     params, grads = np.zeros(3, np.float32), np.ones(3, np.float32)
     opt = stepped(Adam(), params, grads)

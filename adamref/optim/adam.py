@@ -52,6 +52,7 @@ class Adam(Optimizer):
         self.amsgrad = check.flag("amsgrad", amsgrad)
         self.decoupled_weight_decay = check.flag("decoupled_weight_decay", decoupled_weight_decay)
         self.epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
+        self._computes_in_dtype = self.epsilon_hat   # α_t in the parameters' dtype
         self.bias_correction = check.flag("bias_correction", bias_correction)
         self.maximize = check.flag("maximize", maximize)
         self._decays = self.decoupled_weight_decay and bool(np.any(weight_decay != 0))

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.engine import UPDATE_POLICY, Engine, largest_magnitude
+from adamref.optim.engine import LARGEST, UPDATE_POLICY, Engine, largest_magnitude
 from adamref.optim.schedules import Schedule
 from adamref.optim.tree import Structure, check_disjoint, flatten, flatten_pair
 
@@ -86,6 +86,11 @@ def power(base, t: int):
 #: Steps of β^t that ``Optimizer._power`` computes at once, for bases of at
 #: most ``POWER_TABLE_SIZE`` elements (a sweep's β2 of shape (K, 1), say).
 POWER_BLOCK = 256
+#: With scalar hyperparameters the step constants are tabulated for a block of
+#: steps that grows with t (as many steps as taken so far, from POWER_BLOCK up
+#: to this): a table costs a fixed ~0.3 ms, so short runs pay little for it and
+#: long runs almost nothing per step.
+CONSTANTS_BLOCK_MAX = 1 << 14
 POWER_TABLE_SIZE = 64
 
 
@@ -117,42 +122,73 @@ def _leaves(tree):
 
 
 def _signature(a) -> tuple:
-    """What the checks of a leaf depend on, besides its identity."""
+    """What the checks of a parameter depend on, besides its identity."""
     return (type(a), a.shape, a.strides, a.dtype, a.flags.writeable)
+
+
+def _grad_signature(a) -> tuple:
+    """What the checks of a gradient depend on, besides its memory (aliasing)."""
+    return (type(a), a.shape, a.strides, a.dtype)
 
 
 class _Checked:
     """A step's checks that passed (structure, shapes, dtypes, writability,
-    aliasing, hyperparameter broadcasting, the state's match): valid for the
-    same leaf objects with the same signatures and the same installed state.
-    Leaves are held by weak references, so a cache entry keeps nothing alive.
-    It also keeps what the next step would recompute from the same facts: each
-    leaf's buffers and, for a leaf that is one direct block, its scratch."""
+    aliasing, hyperparameter broadcasting, the state's match), kept for the
+    next step.  They hold for the same parameter objects with the same
+    signatures and the same installed state, and for gradients with the same
+    signatures: a loop passes a new gradient array at every step, so gradients
+    are matched by signature, and only their aliasing is checked again
+    (``new_gradients_overlap``).  Leaves are held by weak references, so a
+    cache entry keeps nothing alive.  It also keeps what the next step would
+    recompute from the same facts: each leaf's buffers and, for a leaf that is
+    one direct block, its scratch."""
 
-    __slots__ = ("refs", "signatures", "buffers", "count", "structure", "leaf_buffers",
-                 "scratch", "direct")
+    __slots__ = ("refs", "grad_refs", "signatures", "grad_signatures", "buffers",
+                 "flat_buffers", "buffer_ids", "count", "structure", "leaf_buffers", "scratch", "direct")
 
-    def __init__(self, leaves, buffers, structure, count, jobs):
-        self.refs = tuple(weakref.ref(a) if isinstance(a, np.ndarray) else a for a in leaves)
-        self.signatures = tuple(_signature(a) for a in leaves if isinstance(a, np.ndarray))
+    def __init__(self, params, grads, buffers, structure, count, jobs):
+        self.refs = tuple(weakref.ref(a) if isinstance(a, np.ndarray) else a for a in params)
+        self.grad_refs = tuple(weakref.ref(a) if isinstance(a, np.ndarray) else a for a in grads)
+        self.signatures = tuple(_signature(a) for a in params if isinstance(a, np.ndarray))
+        self.grad_signatures = tuple(_grad_signature(a) for a in grads
+                                     if isinstance(a, np.ndarray))
         self.buffers, self.structure, self.count = buffers, structure, count
+        self.flat_buffers = [leaf for leaves in buffers.values() for leaf in leaves]
+        self.buffer_ids = frozenset(id(b) for b in self.flat_buffers)   # kept alive by buffers
         self.leaf_buffers = [{k: v[i] for k, v in buffers.items()} for i in range(count)]
         self.scratch = [j[0][0][3] if len(j) == 1 and len(j[0]) == 1 and j[0][0][0] is leaf
-                        else None for j, leaf in zip(jobs, leaves)]
+                        else None for j, leaf in zip(jobs, params)]
         # One array (not a list or dict of one) that is one direct block.
         self.direct = structure.kind == "array" and self.scratch[0] is not None
 
     def matches(self, params, grads, buffers) -> bool:
-        """Whether ``params`` and ``grads`` (from ``_leaves``) are the checked
-        leaves, unchanged, with the same state installed."""
-        leaves = params + grads
-        if buffers is not self.buffers or len(leaves) != len(self.refs):
+        """Whether ``params`` (from ``_leaves``) are the checked leaves,
+        unchanged, and ``grads`` have the checked gradients' signatures, with
+        the same state installed."""
+        if (buffers is not self.buffers or len(params) != len(self.refs)
+                or len(grads) != len(self.grad_refs)):
             return False
-        for ref, leaf in zip(self.refs, leaves):
+        for ref, leaf in zip(self.refs, params):
             if (ref() is not leaf) if isinstance(ref, weakref.ref) else ref != leaf:
                 return False
-        return self.signatures == tuple([_signature(a) for a in leaves
-                                         if isinstance(a, np.ndarray)])
+        for ref, leaf in zip(self.grad_refs, grads):      # dict keys must match too
+            if not isinstance(ref, weakref.ref) and ref != leaf:
+                return False
+        return (self.signatures == tuple([_signature(a) for a in params
+                                          if isinstance(a, np.ndarray)])
+                and self.grad_signatures == tuple([_grad_signature(a) for a in grads
+                                                   if isinstance(a, np.ndarray)]))
+
+    def new_gradients_overlap(self, params, grads):
+        """For gradients that are not the checked arrays: the first clash of
+        ``tree.check_disjoint`` (a gradient that shares memory with a
+        parameter or the state), else None."""
+        if all(ref() is leaf for ref, leaf in zip(self.grad_refs, grads)
+               if isinstance(ref, weakref.ref)):
+            return None
+        return check_disjoint(list(params[:self.count]), list(grads[:self.count]),
+                              self.flat_buffers)
+
 
 class Optimizer:
     """Base class: ``step(params, grads)`` updates ``params`` in place.
@@ -209,6 +245,7 @@ class Optimizer:
         self._checked: _Checked | None = None   # the last step's checks, for the next
         self._fixed: dict = {}                  # dtype -> hyperparameters and fixed constants
         self._memo: dict = {}                   # dtype -> (t, that step's constants)
+        self._namespace: dict = {}              # dtype -> constants of scalar hyperparameters
         self._powers: dict = {}                 # name -> (first t, power_table)
         self._rows: tuple | None = None         # (first t, names, step constants per t)
         self._pending_state: dict | None = None  # loaded, waiting for the first step
@@ -239,10 +276,13 @@ class Optimizer:
         """Values that depend on the step ``t`` (bias corrections), from the
         hyperparameters ``h`` (``lr`` evaluated at t), in float64 (cast to the
         parameters' dtype afterwards).  With scalar hyperparameters ``t`` is an
-        int64 array of consecutive steps (the values of ``POWER_BLOCK`` steps
+        int64 array of consecutive steps (the values of a block of steps
         are computed at once): written with elementwise operations and
         ``self._power``, the same code gives the same bits either way."""
         return {}
+
+    #: Whether ``_dtype_constants`` has anything to compute (Keras' ε̂ form).
+    _computes_in_dtype = False
 
     def _dtype_constants(self, c: dict, t: int, dtype) -> dict:
         """Per-step values that are computed in the parameters' dtype (once per
@@ -297,26 +337,53 @@ class Optimizer:
         # Even under a caller's np.seterr(all="raise"): nothing in a step raises
         # a floating-point error except the overflow check, which sets its own.
         with np.errstate(**UPDATE_POLICY):
-            self._step(params, grads)
+            if not self._direct_step(params, grads):
+                self._step(params, grads)
         return params
+
+    def _direct_step(self, theta, grad) -> bool:
+        """The common case, taken fast: ``theta`` is the one array of the last
+        step, unchanged (its checks hold), and ``grad`` an array of the checked
+        gradient's signature that shares no memory with it or the state.  Only
+        what changes from step to step is left: the constants, the overflow
+        bound and the update.  Returns False, having changed nothing, when the
+        full path (``_step``) must decide."""
+        checked = self._checked
+        if (checked is None or not checked.direct or type(grad) is not np.ndarray
+                or self._buffers is not checked.buffers or checked.refs[0]() is not theta
+                or _signature(theta) != checked.signatures[0]
+                or _grad_signature(grad) != checked.grad_signatures[0]
+                or self.t >= check.MAX_STEP):
+            return False
+        # The state's buffers own their memory: a view of one has it as its base.
+        # may_share_memory compares address ranges: its "no" is exact.
+        if checked.grad_refs[0]() is not grad and (
+                id(grad) in checked.buffer_ids or id(grad.base) in checked.buffer_ids
+                or np.may_share_memory(grad, theta)):
+            return False
+        t = self.t + 1
+        block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
+        c = self._constants(t, theta.dtype)
+        # The overflow check's bound; the engine's check (which ends in the
+        # exact elementwise check) only when the bound does not fit.
+        if self._squares_gradient and not (
+                self._square_bound(self._magnitudes(*block, c), block[2])
+                <= LARGEST[theta.dtype] * (1 - 1e-6)):
+            self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
+        self.t = t
+        self._update(*block, c)
+        return True
 
     def _step(self, params, grads):
         leaves, grad_tree = _leaves(params), _leaves(grads)
         checked = self._checked
         if (checked is not None and leaves is not None and grad_tree is not None
                 and checked.matches(leaves, grad_tree, self._buffers)):
+            clash = checked.new_gradients_overlap(leaves, grad_tree)
+            if clash is not None:
+                raise self._aliasing_error(clash, checked.structure, checked.count,
+                                           list(checked.buffers))
             # The same arrays as the last step, unchanged: its checks still hold.
-            if checked.direct and self.t < check.MAX_STEP:
-                # The common case, one array in one block: only what changes
-                # from step to step is left (constants, overflow bound, update).
-                t, theta, grad = self.t + 1, leaves[0], grad_tree[0]
-                block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
-                c = self._constants(t, theta.dtype)
-                if self._squares_gradient:
-                    self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
-                self.t = t
-                self._update(*block, c)
-                return
             count, buffers, structure = checked.count, self._buffers, checked.structure
             param_leaves, grad_leaves = leaves[:count], grad_tree[:count]
             leaf_buffers, scratch = checked.leaf_buffers, checked.scratch
@@ -346,7 +413,7 @@ class Optimizer:
             self._buffers, self._structure, self._pending_state = buffers, structure, None
         self.t = t
         if checked is None and leaves is not None and grad_tree is not None:
-            self._checked = _Checked(leaves + grad_tree, buffers, structure, count, leaves_jobs)
+            self._checked = _Checked(leaves, grad_tree, buffers, structure, count, leaves_jobs)
         for jobs in leaves_jobs:
             c = self._constants(t, jobs[0][0][0].dtype)
             if len(jobs) == 1 and len(jobs[0]) == 1:      # one block: no engine round trip
@@ -395,11 +462,21 @@ class Optimizer:
             step = self._step_constants(h, t)
         else:                  # scalars: the step constants of POWER_BLOCK steps at once
             rows = self._rows
-            if rows is None or not rows[0] <= t < rows[0] + POWER_BLOCK:
-                columns = self._step_constants(h, np.arange(t, t + POWER_BLOCK))
-                values = [np.broadcast_to(v, POWER_BLOCK).tolist() for v in columns.values()]
-                rows = self._rows = (t, tuple(columns), list(zip(*values)) or [()] * POWER_BLOCK)
-            step = dict(zip(rows[1], rows[2][t - rows[0]]))
+            if rows is None or not rows[0] <= t < rows[0] + len(rows[2]):
+                count = min(max(POWER_BLOCK, t), CONSTANTS_BLOCK_MAX)
+                columns = self._step_constants(h, np.arange(t, t + count))
+                values = [np.broadcast_to(v, count).tolist() for v in columns.values()]
+                rows = self._rows = (t, tuple(columns), list(zip(*values)) or [()] * count)
+            # One namespace per dtype, its step constants overwritten in place:
+            # the cheapest way to hand a small step its constants.
+            c = self._namespace.get(dtype)
+            if c is None:
+                c = self._namespace[dtype] = SimpleNamespace(**fixed)
+            c.__dict__.update(zip(rows[1], rows[2][t - rows[0]]))
+            if self._computes_in_dtype:
+                c.__dict__.update(self._dtype_constants(c.__dict__, t, dtype))
+            self._memo[dtype] = (t, c)
+            return c
         c = {**fixed, **self._in_dtype(step, dtype)}
         c.update(self._dtype_constants(c, t, dtype))
         c = SimpleNamespace(**c)
