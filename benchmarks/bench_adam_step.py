@@ -47,23 +47,21 @@ def gradient_pool(n, dtype, rng, size):
 
 
 def calls_per_sample(n: int) -> int:
-    """Steps per timed sample: many for small n (one is too short to time)."""
-    return max(1, min(2000, 200_000 // max(n, 1)))
+    """Steps per timed sample: many for small n (one is too short to time), a
+    few consecutive ones for large n."""
+    return max(3, min(2000, 200_000 // max(n, 1)))
 
 
 def interleaved_medians(steps: dict, n: int, repeats: int) -> dict:
     """Median seconds per call of each ``steps[name]()``, the samples of the
-    contenders taken in turns."""
+    contenders taken in turns.  Each sample starts with one untimed call: it
+    lets whatever the previous contender left behind (torch's spinning OpenMP
+    threads, cores gone idle) settle, so every timed call is a warm one."""
     calls = calls_per_sample(n)
-    for step in steps.values():
-        step()                                        # warm-up: first-step setup
     samples = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            if n >= 1_000_000:
-                # torch's OpenMP threads spin for a while after each of its steps and
-                # would slow whoever runs next: let them go idle first.
-                time.sleep(0.2)
+            step()                                    # untimed: warm up
             start = time.perf_counter()
             for _ in range(calls):
                 step()
