@@ -74,13 +74,13 @@ def test_timings_are_positive():
     (lambda: chunk_bytes(2.5), TypeError, r"n must be an integer >= 1, got 2.5"),
     (lambda: formula_state_bytes("Adam", 10, itemsize=0), ValueError, "itemsize must be an integer >= 1, got 0"),
     (lambda: bytes_per_parameter("Adam", "bf16"), ValueError, r"precision must be 'fp32' or 'mixed', got 'bf16'"),
-    (lambda: training_gigabytes("Adam", -1), ValueError, r"n_params must be a number > 0, got -1"),
+    (lambda: training_gigabytes("Adam", -1), ValueError, r"n_params must be a finite number > 0, got -1"),
     (lambda: best_time(3), TypeError, "fn must be callable, got 3"),
     (lambda: formula_state_bytes("Newton", 10), ValueError, r"method must be one of \['SGD'.*got 'Newton'"),
-    (lambda: least_squares_gradient_time(10, 2, seed="a"), TypeError, "seed must be an integer, got 'a'"),
+    (lambda: least_squares_gradient_time(10, 2, seed="a"), TypeError, "seed must be an integer >= 0, got 'a'"),
     (lambda: least_squares_gradient_time(10, 0), ValueError, "batch must be an integer >= 1, got 0"),
-    (lambda: plot_training_memory(0), ValueError, "billions must be a number > 0, got 0"),
-    (lambda: plot_training_memory(1.0, device_gb=-5), ValueError, "device_gb must be a number > 0, got -5"),
+    (lambda: plot_training_memory(0), ValueError, "billions must be a finite number > 0, got 0"),
+    (lambda: plot_training_memory(1.0, device_gb=-5), ValueError, "device_gb must be a finite number > 0, got -5"),
 ])
 def test_cost_functions_reject_bad_input(call, error, match):
     with pytest.raises(error, match=match):

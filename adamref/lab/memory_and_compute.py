@@ -5,16 +5,14 @@ machine's copy bandwidth).  NumPy and the standard library only."""
 
 from __future__ import annotations
 
-import numbers
 import time
 import tracemalloc
 
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import Adam
-from adamref.optim.baselines import SGD, AdaGrad, RMSprop
 from adamref.optim.engine import CHUNK
+from adamref.problems.registry import make_optimizer
 
 
 def _positive_int(name, value):
@@ -31,27 +29,22 @@ def _float_dtype(dtype):
     return dtype
 
 
-#: The optimizers compared, with the number of parameter-sized buffers each
-#: keeps (PyTorch's definitions; AMSGrad keeps m, v and the running max of v).
-OPTIMIZERS = {
-    "SGD": (lambda: SGD(lr=0.01), 0),
-    "Momentum": (lambda: SGD(lr=0.01, momentum=0.9), 1),
-    "RMSprop": (lambda: RMSprop(), 1),
-    "AdaGrad": (lambda: AdaGrad(), 1),
-    "Adam": (lambda: Adam(), 2),
-    "AMSGrad": (lambda: Adam(amsgrad=True), 3),
-}
+#: The optimizers compared (built by ``problems.registry.make_optimizer`` with
+#: their PyTorch defaults), with the number of parameter-sized buffers each
+#: keeps: PyTorch's definitions; AMSGrad keeps m, v and the running max of v.
+STATE_BUFFERS = {"SGD": 0, "Momentum": 1, "RMSprop": 1, "AdaGrad": 1, "Adam": 2, "AMSGrad": 3}
+OPTIMIZERS = tuple(STATE_BUFFERS)
 
 
-def _factory(name):
-    if name not in OPTIMIZERS:
+def _known(name: str) -> str:
+    if name not in STATE_BUFFERS:
         raise ValueError(f"name must be one of {list(OPTIMIZERS)}, got {name!r}")
-    return OPTIMIZERS[name]
+    return name
 
 
 def state_buffers(name: str) -> int:
     """Parameter-sized buffers kept by optimizer ``name`` (see ``OPTIMIZERS``)."""
-    return _factory(name)[1]
+    return STATE_BUFFERS[_known(name)]
 
 
 def _numpy_bytes(snapshot) -> int:
@@ -70,13 +63,13 @@ def measure_state_memory(name: str, n: int, dtype=np.float64) -> dict:
     (``arrays − state``: the step's scratch buffers), ``python`` (small Python
     objects: dicts, views; varies slightly between runs) and ``peak`` (the
     highest extra memory during the step)."""
-    make = _factory(name)[0]
+    name = _known(name)
     n = _positive_int("n", n)
     dtype = _float_dtype(dtype)
     rng = np.random.default_rng(0)
     params = rng.standard_normal(n).astype(dtype)
     grads = rng.standard_normal(n).astype(dtype)
-    opt = make()
+    opt = make_optimizer(name)
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -145,9 +138,7 @@ def bytes_per_parameter(name: str, precision: str = "fp32") -> dict:
 
 def training_gigabytes(name: str, n_params: float, precision: str = "fp32") -> float:
     """Gigabytes (10⁹ bytes) of weights, gradients and optimizer state."""
-    if isinstance(n_params, bool) or not isinstance(n_params, numbers.Real) or n_params <= 0:
-        raise ValueError(f"n_params must be a number > 0, got {n_params!r}")
-    return float(n_params) * sum(bytes_per_parameter(name, precision).values()) / 1e9
+    return check.positive_number("n_params", n_params) * sum(bytes_per_parameter(name, precision).values()) / 1e9
 
 
 # -- operations and bytes per parameter ---------------------------------------------------
@@ -178,11 +169,11 @@ def count_step_operations(name: str, n: int = 1024) -> dict:
     Returns ``{"ufuncs": [names], "ops_per_param", "array_reads_per_param"}``:
     ``ops_per_param`` counts each add, multiply, divide, sqrt, ... on one element
     as one operation (FLOPs, with sqrt and division counted as one each)."""
-    make = _factory(name)[0]
+    name = _known(name)
     n = _positive_int("n", n)
     rng = np.random.default_rng(0)
     params = rng.standard_normal(n).view(_Counted)
-    opt = make()
+    opt = make_optimizer(name)
     opt.step(params, rng.standard_normal(n).view(_Counted))      # warm-up (t = 1)
     # The step's scratch buffers are plain arrays made by the optimizer: count
     # the in-place operations on them too (``tmp *= c``).
@@ -237,7 +228,7 @@ def step_time(name: str, n: int, repeats: int = 5) -> float:
     n = _positive_int("n", n)
     rng = np.random.default_rng(0)
     params, grads = rng.standard_normal(n), 1e-3 * rng.standard_normal(n)
-    opt = _factory(name)[0]()
+    opt = make_optimizer(_known(name))
     return best_time(lambda: opt.step(params, grads), repeats)
 
 
@@ -251,9 +242,7 @@ def least_squares_gradient_time(n_features: int, batch: int, repeats: int = 5,
     an idle machine and much slower on a busy one."""
     n_features = _positive_int("n_features", n_features)
     batch = _positive_int("batch", batch)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed("seed", seed))
     x, y = rng.standard_normal((batch, n_features)), rng.standard_normal(batch)
     theta = rng.standard_normal(n_features)
     def gradient():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import matplotlib.pyplot as plt
 import numpy as np
 
+from adamref.optim import validation as check
 from adamref.lab.memory_and_compute import OPTIMIZERS, bytes_per_parameter
 
 _COMPONENT_COLORS = {"weights": "tab:gray", "gradients": "tab:brown", "master": "tab:olive",
@@ -29,10 +28,8 @@ def plot_training_memory(billions=7.0, precision="fp32", ax=None, *, device_gb=8
     """Stacked bars: gigabytes of weights, gradients and optimizer state for a
     model of ``billions`` × 10⁹ parameters, one bar per optimizer, with a
     dashed line at one device's memory (``device_gb``)."""
-    if isinstance(billions, bool) or not isinstance(billions, numbers.Real) or billions <= 0:
-        raise ValueError(f"billions must be a number > 0, got {billions!r}")
-    if isinstance(device_gb, bool) or not isinstance(device_gb, numbers.Real) or device_gb <= 0:
-        raise ValueError(f"device_gb must be a number > 0, got {device_gb!r}")
+    check.positive_number("billions", billions)
+    check.positive_number("device_gb", device_gb)
     names = list(OPTIMIZERS) if names is None else list(names)
     ax = ax if ax is not None else plt.figure().add_subplot()
     seen = set()
