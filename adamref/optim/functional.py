@@ -3,7 +3,7 @@
 
 ``adam_update`` is Algorithm 1 of Kingma & Ba as printed.  The other functions
 are the pure forms of the classes, in the classes' operation order, so that a
-class and its function agree bit for bit (``tests/test_optim_equivalence.py``):
+class and its function agree bit for bit (``tests/optim/test_equivalence.py``):
 ``adam_variant_update`` (every switch of ``Adam``), ``adamax_update``,
 ``sgd_update``, ``rmsprop_update`` and ``adagrad_update``.  The variants that
 ``Adam``'s switches do not cover: ``optax_adam_update``, ``optax_amsgrad_update``

@@ -1,5 +1,5 @@
 """The deterministic gradient oracle shared by ``record_reference.py`` (which
-feeds it to PyTorch and Keras) and ``tests/test_reference_fixtures.py`` (which
+feeds it to PyTorch and Keras) and ``tests/optim/test_reference_fixtures.py`` (which
 feeds it to adamref).  Pure NumPy, no other import.
 
 ``gradient(theta, step)`` is the gradient of a mildly ill-conditioned quadratic

@@ -1,5 +1,5 @@
 """Record reference Adam trajectories from PyTorch and Keras 3 into
-``tests/fixtures/ref_*.npz``, for ``tests/test_reference_fixtures.py`` to replay
+``tests/optim/fixtures/ref_*.npz``, for ``tests/optim/test_reference_fixtures.py`` to replay
 with adamref.
 
 Run BY HAND, never in CI (the project's venv has neither torch nor keras, and
@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import problem  # this directory, on sys.path above
 
-FIXTURES = HERE.parent / "fixtures"
+FIXTURES = HERE.parent / "optim" / "fixtures"
 STEPS = 50
 
 # name -> (torch.optim class, constructor kwargs); all float64.

@@ -1,147 +1,18 @@
-"""Chapters 'generalization' and 'non-convergence': Reddi et al.'s online
-problems and the projected runner, Wilson et al.'s construction, the small
-regression problem, their figures and explorers."""
+"""The generalization chapter: ``adamref.lab.generalization`` and
+``adamref.plots.generalization``."""
 
 from functools import partial
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import adamref
-from adamref.lab import non_convergence as online
 from adamref.lab import generalization
 from adamref.problems import LeastSquares
 from adamref.plots import generalization as plot_generalization
 from adamref.plots import non_convergence as plot_non_convergence
 from adamref.plots import widgets
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-# -- online problems ---------------------------------------------------------------
-
-def test_cyclic_gradients_follow_t_mod_period():
-    np.testing.assert_array_equal(online.cyclic_gradients(7, 3.0, -1.0, 3),
-                                  [3, -1, -1, 3, -1, -1, 3])
-    g = online.cyclic_gradients(203, 1010.0, -10.0, 101)
-    assert np.flatnonzero(g == 1010.0).tolist() == [0, 101, 202]
-    assert g.sum() == 3 * 1010 - 200 * 10
-
-
-def test_stochastic_gradients_are_seeded_with_the_right_frequency():
-    a = online.stochastic_gradients(100_000, 1010.0, -10.0, 0.01, seed=3)
-    b = online.stochastic_gradients(100_000, 1010.0, -10.0, 0.01, seed=3)
-    np.testing.assert_array_equal(a, b)
-    assert set(np.unique(a)) == {1010.0, -10.0}
-    assert abs(np.mean(a == 1010.0) - 0.01) < 0.002
-    assert not np.array_equal(a, online.stochastic_gradients(100_000, seed=4))
-
-
-def test_reddi_beta2():
-    assert online.reddi_beta2(3.0) == pytest.approx(0.1)
-    with pytest.raises(ValueError, match="C must be > 2.*2.0"):
-        online.reddi_beta2(2.0)
-
-
-@pytest.mark.parametrize("amsgrad", [False, True])
-@pytest.mark.parametrize("bias_correction", [False, True])
-def test_constant_schedule_is_adamref_adam_followed_by_clipping(amsgrad, bias_correction):
-    grads = online.cyclic_gradients(400, 1010.0, -10.0, 101)
-    opt = adamref.Adam(lr=0.05, beta1=0.9, beta2=0.99, amsgrad=amsgrad,
-                       bias_correction=bias_correction)
-    x, expected = np.array([0.3]), []
-    for g in grads:
-        opt.step(x, np.array([g]))
-        np.clip(x, -1.0, 1.0, out=x)
-        expected.append(x[0])
-    run = online.projected_adam(grads, lr=0.05, beta1=0.9, beta2=0.99, amsgrad=amsgrad,
-                                schedule="constant", bias_correction=bias_correction, x0=0.3)
-    np.testing.assert_allclose(run.x[1:], expected, rtol=0, atol=1e-15)
-    assert run.x[0] == 0.3 and np.all(np.abs(run.x) <= 1)
-
-
-def test_unprojected_run_with_array_hyperparameters_matches_separate_adam_runs():
-    rng = np.random.default_rng(0)
-    grads = rng.standard_normal(50)
-    lrs = np.array([0.01, 0.1])
-    run = online.projected_adam(grads, lr=lrs, beta1=0.9, beta2=0.999, schedule="constant",
-                                low=-1e9, high=1e9)
-    for k, lr in enumerate(lrs):
-        opt, x = adamref.Adam(lr=lr), np.array([0.0])
-        for t, g in enumerate(grads):
-            opt.step(x, np.array([g]))
-            assert run.x[t + 1, k] == pytest.approx(x[0], abs=1e-14)
-
-
-def test_sqrt_schedule_matches_a_scalar_reference_loop():
-    grads = online.cyclic_gradients(30, 3.0, -1.0, 3)
-    alpha, b1, b2, eps = 0.2, 0.5, 0.3, 1e-8
-    run = online.projected_adam(grads, lr=alpha, beta1=b1, beta2=b2, eps=eps, amsgrad=True)
-    x, m, v, vmax = 0.0, 0.0, 0.0, 0.0
-    for t, g in enumerate(grads, start=1):
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        vmax = max(vmax, v)
-        m_hat, v_hat = m / (1 - b1**t), vmax / (1 - b2**t)
-        step = alpha / np.sqrt(t) / (np.sqrt(v_hat) + eps)
-        x = min(1.0, max(-1.0, x - step * m_hat))
-        assert run.x[t] == pytest.approx(x, abs=1e-12)
-        assert run.effective_step[t - 1] == pytest.approx(step, rel=1e-12)
-
-
-def test_theorem_1_adam_goes_to_the_worst_point_amsgrad_to_the_best():
-    grads = online.cyclic_gradients(3000, 3.0, -1.0, 3)
-    run = online.projected_adam(grads, lr=0.1, beta1=0.0, beta2=online.reddi_beta2(3.0),
-                                amsgrad=np.array([False, True]))
-    assert run.x[-1, 0] > 0.99 and run.x[-1, 1] < -0.99
-    regret = online.average_regret(run.x, grads)
-    assert regret[-1, 0] > 0.6 and regret[-1, 1] < 0.1
-    # the effective step of Adam grows between large gradients, AMSGrad's never does
-    assert np.all(np.diff(run.effective_step[:, 1]) <= 0)
-    assert np.any(np.diff(run.effective_step[:, 0]) > 0)
-
-
-def test_average_regret_of_fixed_players():
-    grads = online.cyclic_gradients(300, 3.0, -1.0, 3)
-    best = np.full(301, -1.0)
-    worst = np.full(301, 1.0)
-    np.testing.assert_allclose(online.average_regret(best, grads), 0.0, atol=1e-15)
-    r = online.average_regret(worst, grads)
-    assert r[-1] == pytest.approx(2 * (3 - 2) / 3)
-
-
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: online.projected_adam([1.0, 2.0]), TypeError, "grads must be a NumPy ndarray"),
-    (lambda: online.projected_adam(np.array([1, 2])), TypeError, "grads must have a floating"),
-    (lambda: online.projected_adam(np.zeros(0)), ValueError, r"grads must have shape \(T, ...\)"),
-    (lambda: online.projected_adam(np.ones(3), beta1=1.0), ValueError, "beta1 must be in"),
-    (lambda: online.projected_adam(np.ones(3), lr=-1.0), ValueError, "lr must be >= 0"),
-    (lambda: online.projected_adam(np.ones(3), schedule="cosine"), ValueError,
-     "schedule must be one of .* got 'cosine'"),
-    (lambda: online.projected_adam(np.ones(3), x0=2.0), ValueError,
-     r"x0 must lie in \[-1.0, 1.0\]"),
-    (lambda: online.projected_adam(np.ones(3), amsgrad="yes"), TypeError, "amsgrad must be"),
-    (lambda: online.projected_adam(np.ones(3), low=1.0, high=-1.0), ValueError, "low < high"),
-    (lambda: online.cyclic_gradients(0), ValueError, "steps must be an integer >= 1, got 0"),
-    (lambda: online.cyclic_gradients(5, period=1), ValueError, "period must be an integer >= 2"),
-    (lambda: online.cyclic_gradients(5.0), TypeError, "steps must be an integer"),
-    (lambda: online.stochastic_gradients(5, prob=1.5), ValueError, r"prob must be in \[0.0, 1.0\]"),
-    (lambda: online.stochastic_gradients(5, seed=None), TypeError, "seed must be an integer"),
-    (lambda: online.average_regret(np.zeros(3), np.zeros(3)), ValueError, "one more row"),
-    (lambda: online.average_regret(np.zeros(4), np.zeros(3), low=1.0, high=0.0), ValueError,
-     "low < high, got 1.0, 0.0"),
-])
-def test_online_validation(call, error, message):
-    with pytest.raises(error, match=message):
-        call()
-
-
-# -- Wilson et al.'s construction -----------------------------------------------------
 
 def test_features_follow_the_construction():
     y = np.array([[1.0, -1.0, 1.0]])
@@ -221,8 +92,6 @@ def test_wilson_validation(call, error, message):
         call()
 
 
-# -- the small regression problem --------------------------------------------------------
-
 def test_regression_data_is_seeded_and_the_test_targets_are_noiseless():
     a = generalization.make_regression_data(draws=2, seed=5)
     b = generalization.make_regression_data(draws=2, seed=5)
@@ -284,29 +153,6 @@ def test_at_best_val_rejects_an_unknown_split():
         curves.at_best_val("dev")
 
 
-# -- figures and explorers -----------------------------------------------------------------
-
-def test_draw_online_plots_the_run():
-    fig = plt.figure()
-    run = plot_non_convergence.draw_online(fig, C=3.0, lr=0.1, steps=300)
-    ax_x, ax_r = fig.axes
-    np.testing.assert_array_equal(ax_x.lines[0].get_ydata(), run.x[1:, 0])
-    assert "C = 3" in ax_x.get_title() and ax_x.get_xlabel() and ax_r.get_ylabel()
-
-
-def test_online_explorer_redraws_when_c_and_alpha_change():
-    C, lr = widgets.int_slider(3, 3, 20, "C"), widgets.lr_slider(value=0.1, high=10.0)
-    ex = widgets.explorer(partial(plot_non_convergence.draw_online, steps=300), C=C, lr=lr)
-    first = ex.figure.axes[0].lines[0].get_ydata().copy()
-    C.value = 10
-    assert ex.redraws == 2 and "C = 10" in ex.figure.axes[0].get_title()
-    second = ex.figure.axes[0].lines[0].get_ydata().copy()
-    assert not np.array_equal(first, second)
-    lr.value = 1.0
-    assert ex.redraws == 3
-    assert not np.array_equal(second, ex.figure.axes[0].lines[0].get_ydata())
-
-
 def test_overfitting_explorer_redraws_when_decay_and_its_type_change():
     lr = widgets.lr_slider(value=0.01, high=0.1)
     wd = widgets.lr_slider(value=0.01, high=10.0, description="λ")
@@ -339,3 +185,4 @@ def test_static_plots_label_their_axes_and_reject_empty_input():
         plot_generalization.plot_train_test({})
     with pytest.raises(TypeError, match="decoupled must be True or False"):
         plot_generalization.draw_overfitting(plt.figure(), decoupled="yes")
+

@@ -1,6 +1,6 @@
 """adamref against trajectories recorded from torch.optim.Adam/AdamW and Keras 3.
 
-The fixtures ``tests/fixtures/ref_*.npz`` were recorded by hand with
+The fixtures ``tests/optim/fixtures/ref_*.npz`` were recorded by hand with
 ``tests/reference/record_reference.py`` (see its docstring; torch and keras are
 never needed here); other ``.npz`` files in that folder belong to other tests.  Each replay starts from the fixture's ``theta0``, asks the
 shared oracle ``tests/reference/problem.py`` for the gradient at adamref's own
@@ -31,7 +31,7 @@ EXPECTED = {
 
 def _load_problem():
     spec = importlib.util.spec_from_file_location("reference_problem",
-                                                  HERE / "reference" / "problem.py")
+                                                  HERE.parent / "reference" / "problem.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

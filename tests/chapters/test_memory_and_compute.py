@@ -1,9 +1,9 @@
-"""Memory and compute accounting (adamref.lab.memory_and_compute) and its figure (adamref.plots.memory_and_compute)."""
+"""The memory-and-compute chapter: ``adamref.lab.memory_and_compute`` and
+``adamref.plots.memory_and_compute``."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-
 import ipywidgets
 
 from adamref.plots import widgets
@@ -109,3 +109,4 @@ def test_memory_explorer_redraws_with_the_sliders():
     precision.value = "fp32"
     assert ex.redraws == 3 and "fp32" in ex.figure.axes[1].get_title()
     plt.close("all")
+
