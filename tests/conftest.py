@@ -17,3 +17,16 @@ matplotlib.use("Agg")
 def close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture
+def labelled():
+    """Whether axes have a title and both axis labels (every book figure does)."""
+    return lambda ax: bool(ax.get_title() and ax.get_xlabel() and ax.get_ylabel())
+
+
+@pytest.fixture
+def lines_of():
+    """The y-data of every line of a figure: two draws of an explorer compare equal
+    only if nothing moved."""
+    return lambda fig: [line.get_ydata().copy() for ax in fig.axes for line in ax.lines]

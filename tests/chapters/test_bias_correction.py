@@ -15,14 +15,6 @@ from adamref.plots.bias_correction import (draw_bias_correction, plot_adam_grid,
                                            plot_second_moment_bias, plot_step_inflation)
 
 
-def labelled(ax):
-    return bool(ax.get_title() and ax.get_xlabel() and ax.get_ylabel())
-
-
-def lines_of(fig):
-    return [line.get_ydata().copy() for ax in fig.axes for line in ax.lines]
-
-
 def test_second_moment_bias_matches_one_minus_beta2_to_the_t():
     mean, sem = bias.second_moment_bias([0.9, 0.99], 200, n_streams=4000, mean=0.5, std=1.0,
                                         seed=0)
@@ -125,7 +117,7 @@ def test_bias_functions_reject_bad_input(call, error, match):
         call()
 
 
-def test_second_moment_bias_plot_draws_measurement_and_theory():
+def test_second_moment_bias_plot_draws_measurement_and_theory(labelled):
     mean, sem = bias.second_moment_bias([0.9, 0.99], 20, n_streams=50, seed=0)
     ax = plot_second_moment_bias([0.9, 0.99], mean, sem)
     assert labelled(ax)
@@ -135,7 +127,7 @@ def test_second_moment_bias_plot_draws_measurement_and_theory():
         plot_second_moment_bias([0.9], mean, sem)
 
 
-def test_step_inflation_plot_draws_the_formula():
+def test_step_inflation_plot_draws_the_formula(labelled):
     ax = plot_step_inflation(0.9, [0.999], 50)
     assert labelled(ax)
     np.testing.assert_allclose(ax.lines[0].get_ydata(),
@@ -162,7 +154,7 @@ def test_adam_grid_plot_has_one_panel_per_record_and_beta2():
         plot_step_inflation(0.9, [0.999], 0)
 
 
-def test_bias_explorer_redraws_for_beta2_lr_and_the_flag():
+def test_bias_explorer_redraws_for_beta2_lr_and_the_flag(lines_of):
     beta2, lr = widgets.beta2_slider(0.999), widgets.lr_slider(1e-2)
     flag = widgets.toggle(True, "bias correction")
     ex = widgets.explorer(draw_bias_correction, beta2=beta2, lr=lr, bias_correction=flag)

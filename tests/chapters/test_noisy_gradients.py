@@ -13,14 +13,6 @@ from adamref.plots.noisy_gradients import (draw_noise, plot_basin_fractions,
                                            plot_best_vs_noise, plot_lr_sensitivity)
 
 
-def labelled(ax):
-    return bool(ax.get_title() and ax.get_xlabel() and ax.get_ylabel())
-
-
-def lines_of(fig):
-    return [line.get_ydata().copy() for ax in fig.axes for line in ax.lines]
-
-
 @pytest.mark.parametrize("name", LINEAGE)
 def test_batched_run_equals_separate_runs(name):
     problem = make_least_squares(30, 3, seed=0)
@@ -105,7 +97,7 @@ def test_noise_functions_reject_bad_input(call, error, match):
         call()
 
 
-def test_noise_explorer_redraws_for_noise_and_lr():
+def test_noise_explorer_redraws_for_noise_and_lr(labelled, lines_of):
     noise, lr = widgets.noise_slider(1.0, high=10.0), widgets.lr_slider(1e-2)
     ex = widgets.explorer(draw_noise, noise=noise, lr=lr)
     curve_ax, final_ax = ex.figure.axes
@@ -122,7 +114,7 @@ def test_noise_explorer_redraws_for_noise_and_lr():
     assert "1.0e-03" in ex.figure.axes[0].get_title()
 
 
-def test_noise_summary_plots():
+def test_noise_summary_plots(labelled):
     lrs = np.array([1e-3, 1e-2, 1e-1])
     triple = (np.array([1.0, 0.1, np.inf]), np.array([0.5, 0.05, np.inf]),
               np.array([2.0, 0.2, np.inf]))
