@@ -35,7 +35,8 @@ class Adam(Optimizer):
 
     Any of ``lr, beta1, beta2, eps, weight_decay`` may be an array that
     broadcasts to each parameter's shape: parameters of shape ``(K, ...)`` with
-    ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.
+    ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.  ``lr``
+    may also be a schedule of the step t (``adamref.optim.schedules``).
 
     Dtypes, NaN/Inf, overflow and aliasing are handled as by every optimizer
     (see ``Optimizer``): in short, float32 stays float32, NaN/Inf propagate, a
