@@ -24,9 +24,13 @@ from adamref.problems.runs import Run
 from adamref.problems.runs import grid
 from adamref.problems.runs import run
 from adamref.problems.runs import trajectory
+from adamref.problems.tuning import Tuned
+from adamref.problems.tuning import UnbracketedOptimum
+from adamref.problems.tuning import tune
 from adamref.problems.washboard import Washboard
 from adamref.problems.washboard import sin_2pi
 
-__all__ = ["DIVERGENCE_BOUND", "LINEAGE", "LeastSquares", "LogisticRegression", "OPTIMIZERS", "Quadratic",
-           "Rosenbrock", "Run", "Washboard", "gradient_oracle", "grid", "make_least_squares",
-           "make_logistic", "make_optimizer", "noisy_gradient", "run", "sin_2pi", "trajectory"]
+__all__ = ["DIVERGENCE_BOUND", "LINEAGE", "LeastSquares", "LogisticRegression",
+           "OPTIMIZERS", "Quadratic", "Rosenbrock", "Run", "Tuned", "UnbracketedOptimum",
+           "Washboard", "gradient_oracle", "grid", "make_least_squares", "make_logistic",
+           "make_optimizer", "noisy_gradient", "run", "sin_2pi", "trajectory", "tune"]
