@@ -60,9 +60,8 @@ def test_washboard_bias_correction_is_the_only_difference():
     wash = Washboard(curvature=0.5, height=1.0)
     # the first step of PyTorch's RMSprop is 10 lr whatever the gradient; corrected, lr
     for name, first in (("RMSprop", 10.0), (nz.CORRECTED_RMSPROP, 1.0)):
-        theta = np.array([[0.3]])
-        nz.run_batch(nz.washboard_optimizer(name, 0.01), wash.gradient, theta, 1)
-        (moved,) = nz.run_batch(nz.washboard_optimizer(name, 0.01), wash.gradient, theta, 1)[0]
+        (moved,) = nz.run_batch(nz.washboard_optimizer(name, 0.01), wash.gradient,
+                                np.array([[0.3]]), 1)[0]
         assert abs(moved - 0.3) == pytest.approx(first * 0.01, rel=1e-6)
     starts = np.array([-0.2, 0.1, 2.1, 3.0])
     out = nz.washboard_fractions(wash, [1e-3, 1e-2], starts, 0.0, seed=0, steps=200)
