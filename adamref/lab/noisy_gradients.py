@@ -4,9 +4,11 @@ The four optimizers compared are ``adamref.problems.registry.LINEAGE`` (built
 by ``make_optimizer`` with possibly array-valued learning rates) and grids of
 configurations come from ``adamref.problems.runs.grid``; ``run_batch`` runs K
 configurations as one batch (``run`` with the chapter's bound ``DIVERGED``);
-``noise_runs`` is the explorer's experiment; ``summarize`` and ``best_per_row``
-turn the final losses into medians, spreads and each optimizer's best
-learning rate.
+``noise_runs`` is the explorer's experiment; ``summarize`` turns final losses
+into medians and spreads, and ``tune_rows`` tunes the learning rate of every
+row through ``adamref.problems.tune`` (bracketed optima only);
+``washboard_fractions`` is the local-minima experiment, with RMSprop as PyTorch
+ships it and RMSprop with bias correction side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from adamref.optim import validation as check
 from adamref.problems.datasets import gradient_oracle, make_least_squares
 from adamref.problems.registry import LINEAGE, make_optimizer
 from adamref.problems.runs import run
+from adamref.problems.tuning import Tuned, tune
 
 
 @lru_cache(maxsize=1)
@@ -84,18 +87,62 @@ def summarize(losses, axis=-1):
     return median, low, high
 
 
-def best_per_row(values, lrs):
-    """For a ``(..., n_lr)`` array of (median) losses: ``(best_value, best_lr, index)``
-    minimizing over the last axis; ties go to the smaller learning rate."""
-    values = np.asarray(values, dtype=float)
+def tune_rows(medians, lrs, *, floor=0.0) -> list[Tuned]:
+    """``tune(lrs, row, floor=floor)`` for every row of a ``(rows, n_lr)`` array of
+    (median) losses: one ``Tuned`` per row, whose ``best`` raises
+    ``UnbracketedOptimum`` if a row's best learning rate is an edge of ``lrs``.
+    NaN counts as diverged; losses at or below ``floor`` tie (the smallest such
+    learning rate is the best)."""
+    medians = np.asarray(medians, dtype=float)
     lrs = np.asarray(lrs, dtype=float)
-    if values.ndim == 0 or values.shape[-1] != lrs.size:
-        raise ValueError(f"values must have a last axis of length len(lrs) = {lrs.size}, "
-                         f"got shape {values.shape}")
-    clean = np.where(np.isnan(values), np.inf, values)
-    index = np.argmin(clean, axis=-1)
-    best = np.take_along_axis(clean, index[..., None], axis=-1)[..., 0]
-    return best, lrs[index], index
+    if medians.ndim != 2 or medians.shape[1] != lrs.size:
+        raise ValueError(f"medians must have shape (rows, len(lrs) = {lrs.size}), "
+                         f"got shape {medians.shape}")
+    return [tune(lrs, np.where(np.isnan(row), np.inf, row), floor=floor) for row in medians]
+
+
+#: The washboard's optimizers: the lineage, plus RMSprop with bias correction
+#: (Adam with β1 = 0 and RMSprop's β2 = 0.99), whose first step is α and not
+#: PyTorch RMSprop's α/√(1 − 0.99) = 10α.
+CORRECTED_RMSPROP = "RMSprop (bias-corrected)"
+WASHBOARD_OPTIMIZERS = LINEAGE[:3] + (CORRECTED_RMSPROP,) + LINEAGE[3:]
+
+
+def washboard_optimizer(name, lr):
+    """``make_optimizer(name, lr)``, or for ``CORRECTED_RMSPROP`` Adam with
+    ``beta1=0, beta2=0.99`` (RMSprop's smoothing, with bias correction)."""
+    if name == CORRECTED_RMSPROP:
+        return make_optimizer("Adam", lr, beta1=0.0, beta2=0.99)
+    return make_optimizer(name, lr)
+
+
+def washboard_fractions(washboard, lrs, starts, sigma, *, seed, steps=1000,
+                        names=WASHBOARD_OPTIMIZERS):
+    """For each optimizer in ``names``: the fraction of ``starts`` whose run (``steps``
+    steps of gradient + ``sigma·N(0, 1)`` noise, stream ``seed + i`` for the i-th name)
+    ends in the global minimum's basin, one value per learning rate in ``lrs``.
+    Runs that leave ``|θ| < 10`` (or diverge) count as failures."""
+    lrs = np.asarray(lrs, dtype=float)
+    starts = np.asarray(starts, dtype=float)
+    if lrs.ndim != 1 or starts.ndim != 1:
+        raise ValueError(f"lrs and starts must be 1-D, got shapes {lrs.shape} and {starts.shape}")
+    sigma = check.hyperparameter("sigma", sigma, low=0.0)
+    seed = check.seed("seed", seed)
+    lr_col = np.repeat(lrs, starts.size)[:, None]        # (lr, start) rows, lr-major
+    theta0 = np.tile(starts, lrs.size)[:, None]
+    out = {}
+    for i, name in enumerate(names):
+        noise_rng = np.random.default_rng(seed + i)
+
+        def gradient(theta, noise_rng=noise_rng):
+            return washboard.gradient(theta) + sigma * noise_rng.standard_normal(theta.shape)
+
+        final = run_batch(washboard_optimizer(name, lr_col), gradient, theta0, steps)[:, 0]
+        inside = np.abs(final) < 10            # diverged runs (NaN, far away) count as failures
+        ended = np.full(final.shape, np.nan)
+        ended[inside] = washboard.basin(final[inside, None])
+        out[name] = (np.abs(ended) < 0.5).reshape(lrs.size, starts.size).mean(axis=1)
+    return out
 
 
 def gradient_noise_rms(gradient, theta, draws=1000):

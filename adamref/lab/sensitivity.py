@@ -4,8 +4,12 @@ Every ``adamref`` optimizer accepts array hyperparameters that broadcast to the
 parameters: parameters of shape ``(K, n)`` with ``lr`` of shape ``(K, 1)`` run K
 configurations in one ``step``.  ``sweep`` builds such a grid from named axes,
 runs it, and returns the final losses on the grid; ``sweep_loop`` runs the same
-configurations one at a time (the Python-loop baseline it is timed against);
-``good_range`` measures how wide the "good" region of a 1-D slice is.
+configurations one at a time (the Python-loop baseline it is timed against).
+How wide the good region of a slice is, is ``adamref.problems.tune``'s job
+(every good value, holes and open ends included); ``adam_step_bound`` says
+why Adam cannot leave the divergence bound at moderate ``lr``, and
+``rotated_least_squares`` turns the chapter's axis-aligned problem into one with
+the same spectrum and rotated eigenvectors.
 
 The runs are ``adamref.problems.runs.run`` with its divergence policy and
 ``bound=divergence``: a configuration that diverges (a non-finite coordinate,
@@ -77,13 +81,6 @@ class SweepResult:
     @property
     def configurations(self) -> int:
         return int(self.loss.size)
-
-    def best(self) -> dict:
-        """The best configuration and its loss."""
-        index = np.unravel_index(np.argmin(self.loss), self.loss.shape)
-        out = {name: float(values[i]) for (name, values), i in zip(self.axes.items(), index)}
-        out["loss"] = float(self.loss[index])
-        return out
 
     def at(self, **values) -> np.ndarray:
         """The slice of ``loss`` at the grid values nearest to ``values``
@@ -177,56 +174,59 @@ def grid_configurations(result: SweepResult, indices) -> list[dict]:
     return [{name: float(column[i, 0]) for name, column in columns.items()} for i in indices]
 
 
-# -- how wide is the good region? ------------------------------------------------------
-@dataclass(frozen=True)
-class GoodRange:
-    """The contiguous run of grid values around the best whose loss is within
-    ``factor`` of the best (or below ``floor``)."""
+# -- why Adam cannot "diverge" in these sweeps ------------------------------------------
+def adam_step_bound(beta1, beta2, steps) -> float:
+    """The largest ``|m̂_t / √v̂_t|`` any gradient sequence can produce in the first
+    ``steps`` steps (β1² < β2, ε ≥ 0): Adam's step per coordinate is at most
+    ``α`` times this number, whatever the gradients.
 
-    low: float
-    high: float
-    best_value: float
-    best_loss: float
-    threshold: float
+    Proof sketch (Cauchy–Schwarz): ``m_t = (1−β1) Σ_{k<t} β1^k g_{t−k}`` and
+    ``v_t = (1−β2) Σ_{k<t} β2^k g²_{t−k}``; writing ``β1^k g = (β1^k/β2^{k/2})·(β2^{k/2} g)``
+    gives ``|m_t| ≤ (1−β1)/√(1−β2) · √(Σ_{k<t} q^k) · √v_t`` with ``q = β1²/β2``, and
+    bias correction multiplies the ratio by ``√(1−β2^t)/(1−β1^t)``; ε ≥ 0 only
+    shrinks the step.  The maximum over ``t ≤ steps`` is computed with + − × ÷ √
+    only (the same on every CPU)."""
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0)
+    steps = check.integer("steps", steps, low=1)
+    if not beta1 * beta1 < beta2 < 1:
+        raise ValueError(f"adam_step_bound needs beta1² < beta2 < 1, got beta1={beta1!r}, "
+                         f"beta2={beta2!r}")
+    q = beta1 * beta1 / beta2
+    bound, geometric, b1t, b2t, qk = 0.0, 0.0, 1.0, 1.0, 1.0
+    for _ in range(steps):
+        geometric += qk              # Σ_{k<t} q^k
+        qk *= q
+        b1t *= beta1                 # β1^t, β2^t by repeated multiplication
+        b2t *= beta2
+        ratio = ((1 - beta1) * np.sqrt(geometric) * np.sqrt(1 - b2t)
+                 / ((1 - b1t) * np.sqrt(1 - beta2)))
+        bound = max(bound, float(ratio))
+    return bound
 
-    @property
-    def decades(self) -> float:
-        """Width in decades: log10(high / low)."""
-        return float(np.log10(self.high / self.low))
+
+# -- the same spectrum, rotated ----------------------------------------------------------
+def random_rotation(n, seed=0) -> np.ndarray:
+    """A seeded random orthogonal ``n × n`` matrix (QR of a Gaussian matrix, signs
+    fixed so the draw is uniform).  Its entries are rounded to 12 decimals: QR's
+    last bits depend on the LAPACK/BLAS kernel, the rounded matrix does not (it is
+    orthogonal to about 1e-12, far below anything the chapter prints)."""
+    n = check.integer("n", n, low=1)
+    rng = np.random.default_rng(check.seed("seed", seed))
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return np.round(q * np.sign(np.diag(r)), 12)
 
 
-def good_range(values, losses, *, factor=10.0, floor=0.0) -> GoodRange:
-    """Width of the good region of a 1-D slice: the contiguous run of ``values``
-    around the best loss where ``loss <= max(factor · best, floor)``.
-
-    ``floor`` stops the criterion from collapsing when the best run has reached
-    rounding level (10 × 1e-30 is not a meaningful tolerance).  Losses at or
-    below ``floor`` count as solved and tie: the best value is then the
-    smallest solving one, not an argmin over rounding noise (whose winner
-    changes with the CPU's floating-point kernels)."""
-    values = np.asarray(values, dtype=float)
-    losses = np.asarray(losses, dtype=float)
-    if values.ndim != 1 or values.shape != losses.shape or values.size == 0:
-        raise ValueError(f"values and losses must be 1-D arrays of one length, got shapes "
-                         f"{values.shape} and {losses.shape}")
-    if not (values > 0).all():
-        raise ValueError(f"values must be > 0 (a log-spaced axis), got {values!r}")
-    factor = check.positive_number("factor", factor)
-    if factor < 1:
-        raise ValueError(f"factor must be >= 1, got {factor!r}")
-    floor = check.hyperparameter("floor", floor, low=0.0)
-    if not np.isfinite(losses).any():
-        raise ValueError("losses has no finite value: every run diverged")
-    best = int(np.argmin(np.where(np.isfinite(losses), np.maximum(losses, floor), np.inf)))
-    threshold = max(factor * losses[best], floor)
-    good = np.isfinite(losses) & (losses <= threshold)
-    lo = hi = best
-    while lo > 0 and good[lo - 1]:
-        lo -= 1
-    while hi < values.size - 1 and good[hi + 1]:
-        hi += 1
-    return GoodRange(float(values[lo]), float(values[hi]), float(values[best]),
-                     float(losses[best]), float(threshold))
+def rotated_least_squares(problem: LeastSquares, seed=0) -> LeastSquares:
+    """``problem`` with its features rotated by ``random_rotation(d, seed)``: the
+    design ``X Rᵀ`` has Hessian ``R H Rᵀ`` (the same curvatures, eigenvectors no
+    longer the coordinate axes) and the same targets, so the optimum is ``R θ*``
+    and the initial excess loss from 0 is unchanged."""
+    if not isinstance(problem, LeastSquares) or problem.X.ndim != 2:
+        raise TypeError(f"problem must be a LeastSquares with one data set, got {problem!r:.80}")
+    rotation = random_rotation(problem.n_features, seed)
+    X = np.einsum("nj,kj->nk", problem.X, rotation)      # einsum's own loops, not BLAS
+    return LeastSquares(X, problem.y, name=f"rotated {problem.name}")
 
 
 #: The two problems of the sensitivity chapter, with their starting points.

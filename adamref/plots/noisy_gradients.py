@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab import noisy_gradients as nz
-from adamref.plots.style import COLORS, axes_or_new, series
+from adamref.plots.style import COLORS, axes_or_new, label_color, series
 
 
 def plot_lr_sensitivity(lrs, summaries, ax=None, *, title="Final loss against learning rate"):
@@ -51,12 +51,15 @@ def plot_best_vs_noise(levels, best, ax=None, *, xlabel="noise level", title=Non
 def plot_basin_fractions(lrs, fractions, ax=None, *, baseline=None,
                          title="Runs that end in the global minimum's basin"):
     """Fraction of starts ending in the global basin against α, one line per
-    optimizer; ``baseline``: the fraction that *started* there (dotted line)."""
+    optimizer; ``baseline``: the fraction that *started* there (dotted line).  A
+    variant of an optimizer (a label with a parenthesis, "RMSprop (bias-corrected)")
+    takes its colour, dashed."""
     ax = axes_or_new(ax)
     lrs = np.asarray(lrs, dtype=float)
     series("fractions", {k: np.asarray(v) for k, v in fractions.items()}, lrs.size)
-    for name, frac in fractions.items():
-        ax.plot(lrs, frac, "o-", color=COLORS.get(name), label=name, markersize=4)
+    for i, (name, frac) in enumerate(fractions.items()):
+        ax.plot(lrs, frac, "o--" if " (" in name else "o-", color=label_color(name, i),
+                label=name, markersize=4)
     if baseline is not None:
         ax.axhline(baseline, color="k", linestyle=":", label="started there")
     ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel=r"learning rate $\alpha$",

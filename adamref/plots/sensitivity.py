@@ -1,6 +1,7 @@
 """Figures of the sensitivity chapter: heatmaps of a sweep's final loss, loss
-against the learning rate with the good range shaded, and the explorer's
-``draw_sensitivity``.  Imports matplotlib (a plotting module)."""
+against the learning rate with every good value marked (a ``Tuned`` result,
+holes and all), and the explorer's ``draw_sensitivity``.  Imports matplotlib
+(a plotting module)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from matplotlib.colors import ListedColormap
 
 from adamref.optim.adam import Adam
 from adamref.optim.baselines import SGD
-from adamref.lab.sensitivity import SweepResult, default_problems, good_range, log_grid, sweep
+from adamref.lab.sensitivity import SweepResult, default_problems, log_grid, sweep
+from adamref.problems import Tuned, tune
 from adamref.plots.style import checked_mapping, label_color
 
 #: Diverged runs: a light grey that neither end of viridis resembles.
@@ -64,24 +66,32 @@ def plot_sweep_heatmap(result, ax=None, *, title=None, mark=None, vmin=-12, vmax
     return ax
 
 
-def plot_lr_slices(lrs, curves: dict, ax=None, *, title=None, factor=10.0, floor=0.0):
-    """Final loss against the learning rate, one line per label, each with its
-    good range (``good_range``) shaded; diverged runs as crosses at the top."""
-    checked_mapping("curves", curves)
-    lrs = np.asarray(lrs, dtype=float)
+def plot_lr_slices(tuned: dict, ax=None, *, title=None):
+    """Final loss against the learning rate, one line per label from its ``Tuned``
+    result (``adamref.problems.tune`` over the lr grid): every *good* value ringed
+    and repeated as a tick on a strip at the bottom (holes in the good set stay
+    visible, no range is shaded across them); diverged runs as crosses at the top."""
+    checked_mapping("tuned", tuned)
+    for label, result in tuned.items():
+        if not isinstance(result, Tuned):
+            raise TypeError(f"tuned[{label!r}] must be a Tuned (adamref.problems.tune), "
+                            f"got {type(result).__name__}")
     ax = ax if ax is not None else plt.figure().add_subplot()
-    finite = np.concatenate([np.asarray(c)[np.isfinite(c)] for c in curves.values()])
+    finite = np.concatenate([r.scores[np.isfinite(r.scores)] for r in tuned.values()])
     top = 10 * max(float(finite.max()), 1.0) if finite.size else 10.0
-    for i, (label, losses) in enumerate(curves.items()):
-        losses = np.asarray(losses, dtype=float)
+    strip = ax.get_xaxis_transform()            # x in data, y in axes coordinates
+    for i, (label, result) in enumerate(tuned.items()):
+        lrs, losses, good = result.values, result.scores, result.good
         color = label_color(label.split(" ")[0], i)
         ok = np.isfinite(losses)
         ax.loglog(lrs[ok], np.maximum(losses[ok], 1e-300), "o-", color=color, markersize=3,
                   label=label)
+        ax.plot(lrs[good], np.maximum(losses[good], 1e-300), "o", markersize=9,
+                markerfacecolor="none", markeredgecolor=color)
         if (~ok).any():
             ax.plot(lrs[~ok], np.full((~ok).sum(), top), "x", color=color)
-        good = good_range(lrs, losses, factor=factor, floor=floor)
-        ax.axvspan(good.low, good.high, color=color, alpha=0.15)
+        ax.plot(lrs[good], np.full(good.sum(), 0.03 + 0.05 * i), "|", color=color,
+                markersize=10, markeredgewidth=2, transform=strip, label=f"_good {label}")
     ax.set(xlabel=_LABELS["lr"], ylabel=r"$f(\theta_T) - f^*$",
            title=title or "Final loss against the learning rate")
     ax.legend(loc="best", fontsize="small")
@@ -104,9 +114,9 @@ def draw_sensitivity(fig, problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8,
     left, right = fig.subplots(1, 2)
     plot_sweep_heatmap(adam, left, mark={"lr": 1e-3, "beta2": 0.999},
                        title=f"Adam on {problem}, $\\beta_1$={beta1:g}, $\\epsilon$={eps:.0e}")
-    floor = 1e-6 * float(objective.excess_loss(theta0))
-    plot_lr_slices(lrs, {"Adam (β2 = 0.999)": adam.at(beta2=0.999),
-                         f"Momentum (μ = {momentum:g})": sgd.loss},
-                   right, floor=floor, title=f"{problem}: final loss after {steps} steps")
+    floor = 1e-8 * float(objective.excess_loss(theta0))     # the chapter's "solved"
+    plot_lr_slices({"Adam (β2 = 0.999)": tune(lrs, adam.at(beta2=0.999), floor=floor),
+                    f"Momentum (μ = {momentum:g})": tune(lrs, sgd.loss, floor=floor)},
+                   right, title=f"{problem}: final loss after {steps} steps")
     fig.tight_layout()
     return fig

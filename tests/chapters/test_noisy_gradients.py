@@ -8,6 +8,8 @@ from adamref.lab import noisy_gradients as nz
 from adamref.problems.datasets import gradient_oracle, make_least_squares
 from adamref.problems.registry import LINEAGE, make_optimizer
 from adamref.problems.runs import grid
+from adamref.problems.tuning import UnbracketedOptimum
+from adamref.problems.washboard import Washboard
 from adamref.plots import widgets
 from adamref.plots.noisy_gradients import (draw_noise, plot_basin_fractions,
                                            plot_best_vs_noise, plot_lr_sensitivity)
@@ -36,15 +38,38 @@ def test_run_batch_marks_diverged_rows_and_records_history():
     assert np.isinf(median[1]) and np.isfinite(median[0])
 
 
-def test_summarize_and_best_per_row():
+def test_summarize_and_tune_rows():
     losses = np.array([[[1.0, 2.0, 3.0], [0.1, 0.2, np.nan]]])    # (1, 2 lrs, 3 seeds)
     median, low, high = nz.summarize(losses)
     np.testing.assert_allclose(median[0], [2.0, 0.2])
     assert low[0, 0] < median[0, 0] < high[0, 0] and np.isinf(high[0, 1])
     median, _, _ = nz.summarize(np.array([np.nan, np.inf, 1.0, 2.0]))
     assert np.isinf(median)                      # the middle lies among diverged runs
-    best, lr, index = nz.best_per_row(np.array([[3.0, 1.0, 1.0, np.nan]]), [1e-3, 1e-2, 1e-1, 1.0])
-    assert best[0] == 1.0 and lr[0] == 1e-2 and index[0] == 1
+    (tuned,) = nz.tune_rows(np.array([[3.0, 1.0, 1.0, np.nan]]), [1e-3, 1e-2, 1e-1, 1.0])
+    assert tuned.best == 1e-2 and tuned.best_score == 1.0 and tuned.best_index == 1  # tie: smaller
+    assert not tuned.good[3]                                                      # NaN: diverged
+    # a best learning rate at the grid's edge is not a result
+    edge, inside = nz.tune_rows(np.array([[1.0, 2.0, 3.0], [2.0, 1e-25, 1e-22]]),
+                                [1e-3, 1e-2, 1e-1], floor=1e-20)
+    with pytest.raises(UnbracketedOptimum, match=r"the best value 0.001 is the lower edge"):
+        edge.best
+    assert inside.best == 1e-2                   # below the floor the smallest lr wins
+
+
+def test_washboard_bias_correction_is_the_only_difference():
+    wash = Washboard(curvature=0.5, height=1.0)
+    # the first step of PyTorch's RMSprop is 10 lr whatever the gradient; corrected, lr
+    for name, first in (("RMSprop", 10.0), (nz.CORRECTED_RMSPROP, 1.0)):
+        (moved,) = nz.run_batch(nz.washboard_optimizer(name, 0.01), wash.gradient,
+                                np.array([[0.3]]), 1)[0]
+        assert abs(moved - 0.3) == pytest.approx(first * 0.01, rel=1e-6)
+    starts = np.array([-0.2, 0.1, 2.1, 3.0])
+    out = nz.washboard_fractions(wash, [1e-3, 1e-2], starts, 0.0, seed=0, steps=200)
+    assert list(out) == list(nz.WASHBOARD_OPTIMIZERS)
+    for frac in out.values():                    # small steps: every run stays in its basin
+        np.testing.assert_array_equal(frac, [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"sigma must be >= 0.0, got -1.0"):
+        nz.washboard_fractions(wash, [1e-3], starts, -1.0, seed=0)
 
 
 def test_gradient_noise_rms_measures_the_additive_noise():
@@ -85,8 +110,8 @@ def test_adam_noise_floor_grows_more_slowly_than_sgds():
     (lambda: nz.run_batch(make_optimizer("SGD", 0.1), lambda t: t, ["a"], 2), ValueError,
      r"could not convert"),
     (lambda: nz.summarize([]), ValueError, r"losses must not be empty"),
-    (lambda: nz.best_per_row(np.zeros((2, 3)), [1.0, 2.0]), ValueError,
-     r"values must have a last axis of length len\(lrs\) = 2, got shape \(2, 3\)"),
+    (lambda: nz.tune_rows(np.zeros((2, 3)), [1.0, 2.0]), ValueError,
+     r"medians must have shape \(rows, len\(lrs\) = 2\), got shape \(2, 3\)"),
     (lambda: nz.gradient_noise_rms(lambda t: t, np.zeros((2, 2))), ValueError,
      r"theta must be a 1-D parameter vector, got shape \(2, 2\)"),
     (lambda: nz.gradient_noise_rms(lambda t: t, np.zeros(2), draws=1), ValueError,

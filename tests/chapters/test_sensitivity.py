@@ -8,8 +8,10 @@ from adamref.optim import SGD, Adam
 from adamref.plots import widgets
 from adamref.plots.sensitivity import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
 from adamref.problems.objectives import Quadratic, Rosenbrock
-from adamref.lab.sensitivity import (SweepResult, conditioned_least_squares, default_problems,
-                                     good_range, grid_configurations, log_grid, sweep, sweep_loop)
+from adamref.lab.sensitivity import (SweepResult, adam_step_bound, conditioned_least_squares,
+                                     default_problems, grid_configurations, log_grid,
+                                     random_rotation, rotated_least_squares, sweep, sweep_loop)
+from adamref.problems import tune
 
 
 ROSEN = (Rosenbrock(), np.array([-1.2, 1.0]))
@@ -76,14 +78,13 @@ def test_sweep_marks_diverged_runs_and_keeps_the_others():
     result = sweep(SGD, bowl, [1.0, 1.0], 200, lr=[0.01, 0.1, 0.5])   # 0.5 > 2/10: diverges
     assert np.isinf(result.loss[2]) and np.isfinite(result.loss[:2]).all()
     assert result.loss[1] < result.loss[0]
-    assert result.best()["lr"] == 0.1
+    assert tune(result.axes["lr"], result.loss).best == 0.1
 
 
-def test_sweep_result_slices_and_best():
+def test_sweep_result_slices():
     result = sweep(Adam, *ROSEN, 50, lr=[0.01, 0.1], beta1=[0.0, 0.9])
     np.testing.assert_array_equal(result.at(beta1=0.9), result.loss[:, 1])
     np.testing.assert_array_equal(result.at(lr=0.1, beta1=0.0), result.loss[1, 0])
-    assert result.best()["loss"] == result.loss.min()
     with pytest.raises(ValueError, match=r"values must name swept axes \['lr', 'beta1'\], got \['beta2'\]"):
         result.at(beta2=0.9)
 
@@ -116,33 +117,53 @@ def test_sweep_needs_a_grid_and_loop_needs_configurations():
         grid_configurations(result, np.array([2]))
 
 
-def test_good_range_is_the_contiguous_run_around_the_best():
-    values = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0])
-    losses = np.array([1.0, 0.05, 0.01, 0.09, np.inf])
-    g = good_range(values, losses, factor=10.0)
-    assert (g.low, g.high, g.best_value, g.best_loss) == (1e-2, 1.0, 1e-1, 0.01)
-    assert g.decades == pytest.approx(2.0) and g.threshold == pytest.approx(0.1)
-    # a good value that is not connected to the best one does not count
-    g = good_range(values, np.array([0.05, 1.0, 0.01, 1.0, 1.0]))
-    assert (g.low, g.high) == (1e-1, 1e-1) and g.decades == 0.0
-    # the floor stops a rounding-level best from collapsing the range
-    g = good_range(values, np.array([1.0, 1e-20, 1e-25, 1e-22, 1.0]), floor=1e-10)
-    assert (g.low, g.high) == (1e-2, 1.0)
-    # ... and below the floor every run ties: the best is the smallest solving value,
-    # not the argmin over rounding noise
-    assert g.best_value == 1e-2 and g.best_loss == 1e-20
+def test_adam_step_bound_is_attained_and_never_exceeded():
+    # the first step is ±lr whatever the gradient; with beta1 = 0, tiny gradients
+    # then a spike attain the bound sqrt((1 − β2^t)/(1 − β2)) at step t
+    assert adam_step_bound(0.9, 0.999, 1) == pytest.approx(1.0)
+    assert adam_step_bound(0.0, 0.99, 50) == pytest.approx(np.sqrt((1 - 0.99**50) / 0.01))
+    opt, theta = Adam(lr=1.0, beta1=0.0, beta2=0.99, eps=0.0), np.zeros(1)
+    for t in range(50):
+        before = theta.copy()
+        opt.step(theta, np.array([1e-30 if t < 49 else 1.0]))
+    assert abs(theta - before)[0] == pytest.approx(adam_step_bound(0.0, 0.99, 50), rel=1e-9)
+    assert 1.0 < adam_step_bound(0.9, 0.999, 500) < 100.0
+    # a constant gradient after silence is the worst case the bound describes; an
+    # Adam run with eps = 0 on random gradients never moves more than lr * bound
+    rng = np.random.default_rng(0)
+    opt = Adam(lr=1.0, beta1=0.9, beta2=0.999, eps=0.0)
+    theta = np.zeros((64, 3))
+    for t in range(200):
+        scale = np.where(rng.random((64, 1)) < 0.1, 1e3, 1e-3)   # rare large gradients
+        before = theta.copy()
+        opt.step(theta, scale * rng.standard_normal((64, 3)))
+        assert np.abs(theta - before).max() <= adam_step_bound(0.9, 0.999, t + 1) * (1 + 1e-12)
+    with pytest.raises(ValueError, match=r"needs beta1² < beta2 < 1, got beta1=0.99, beta2=0.9"):
+        adam_step_bound(0.99, 0.9, 10)
+    with pytest.raises(ValueError, match=r"steps must be an integer >= 1, got 0"):
+        adam_step_bound(0.9, 0.999, 0)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(values=[1.0, 2.0], losses=[1.0]), ValueError, "values and losses must be 1-D arrays of one length"),
-    (dict(values=[0.0, 1.0], losses=[1.0, 1.0]), ValueError, r"values must be > 0"),
-    (dict(values=[1.0, 2.0], losses=[np.inf, np.inf]), ValueError, "every run diverged"),
-    (dict(values=[1.0, 2.0], losses=[1.0, 2.0], factor=0.5), ValueError, r"factor must be >= 1, got 0.5"),
-    (dict(values=[1.0, 2.0], losses=[1.0, 2.0], floor=-1.0), ValueError, r"floor must be >= 0.0, got -1.0"),
-])
-def test_good_range_rejects_bad_input(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        good_range(**kwargs)
+def test_rotated_least_squares_keeps_the_spectrum_and_moves_the_eigenvectors():
+    ls = conditioned_least_squares(60, 5, scale_ratio=10.0, seed=3)
+    rot = rotated_least_squares(ls, seed=1)
+    R = random_rotation(5, seed=1)
+    np.testing.assert_allclose(R @ R.T, np.eye(5), atol=1e-11)
+    np.testing.assert_allclose(np.linalg.eigvalsh(rot.hessian), np.linalg.eigvalsh(ls.hessian),
+                               rtol=1e-9)
+    np.testing.assert_allclose(rot.optimum, R @ ls.optimum, atol=1e-9)
+    assert rot.excess_loss(np.zeros(5)) == pytest.approx(ls.excess_loss(np.zeros(5)), rel=1e-9)
+    # axis-aligned: the Hessian is nearly diagonal; rotated: it is not
+    off = lambda h: np.abs(h - np.diag(np.diag(h))).sum() / np.abs(h).sum()   # noqa: E731
+    assert off(rot.hessian) > 2 * off(ls.hessian)
+    # SGD is rotation-equivariant: the same final loss on both problems
+    a = sweep(SGD, ls, np.zeros(5), 100, lr=[1e-3, 1e-2]).loss
+    b = sweep(SGD, rot, np.zeros(5), 100, lr=[1e-3, 1e-2]).loss
+    np.testing.assert_allclose(a, b, rtol=1e-7)
+    with pytest.raises(TypeError, match="problem must be a LeastSquares with one data set"):
+        rotated_least_squares(Rosenbrock())
+    with pytest.raises(ValueError, match=r"n must be an integer >= 1, got 0"):
+        random_rotation(0)
 
 
 def test_heatmap_marks_best_and_defaults_and_diverged_cells():
@@ -162,11 +183,19 @@ def test_heatmap_marks_best_and_defaults_and_diverged_cells():
     plt.close("all")
 
 
-def test_lr_slices_plot_every_curve_and_reject_empty_input():
-    ax = plot_lr_slices([1e-2, 1e-1, 1.0], {"Adam": [1.0, 0.1, 0.2], "Momentum": [0.5, 0.01, np.inf]})
-    assert len(ax.patches) == 2                              # one shaded good range each
-    with pytest.raises(ValueError, match="curves must be a non-empty dict"):
-        plot_lr_slices([1.0], {})
+def test_lr_slices_mark_every_good_value_holes_included():
+    values = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    adam = tune(values, [1.0, 0.01, 0.5, 0.05, 0.2], factor=10.0)   # good: 1e-2 and 1, a hole
+    sgd = tune(values, [0.5, 0.01, np.inf, np.inf, np.inf])
+    ax = plot_lr_slices({"Adam": adam, "Momentum": sgd})
+    rugs = [line for line in ax.lines if line.get_label().startswith("_good")]
+    assert len(rugs) == 2
+    np.testing.assert_array_equal(rugs[0].get_xdata(), [1e-2, 1.0])   # the hole at 0.1 shows
+    np.testing.assert_array_equal(rugs[1].get_xdata(), [1e-2])
+    with pytest.raises(ValueError, match="tuned must be a non-empty dict"):
+        plot_lr_slices({})
+    with pytest.raises(TypeError, match=r"tuned\['Adam'\] must be a Tuned"):
+        plot_lr_slices({"Adam": [1.0, 2.0]})
     plt.close("all")
 
 
