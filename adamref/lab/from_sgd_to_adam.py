@@ -15,6 +15,7 @@ from adamref.optim.optimizer import restoring
 from adamref.problems.objectives import Quadratic, Rosenbrock, noisy_gradient
 from adamref.problems.registry import LINEAGE, make_optimizer
 from adamref.problems.runs import grid, run, trajectory
+from adamref.problems.tuning import tune
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,24 @@ def lineage_paths(problem, lrs, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, st
 
 
 def tune_lr(problem, lr_grid, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, tail=0.25,
-            repeats=1, steps=None) -> dict:
-    """The best learning rate of each optimizer of ``LINEAGE`` on ``problem``.
+            repeats=1, steps=None, floor=0.0) -> dict:
+    """The learning rate of each optimizer of ``LINEAGE`` on ``problem``, tuned
+    by ``problems.tune``: ``{label: Tuned}`` (``.best`` raises
+    ``UnbracketedOptimum`` at an edge of ``lr_grid``: widen the grid).
 
-    All of ``lr_grid`` runs in one broadcast trajectory per optimizer.  A run's
-    score is its mean suboptimality ``f(θ_t) − f(θ*)`` over the last ``tail``
-    fraction of the steps (the final loss when it is one step; the average
-    matters with noise), averaged over ``repeats`` independent noise sequences;
-    runs that diverged (``run``'s policy: they left ``|θ| ≤ 1e6``) score ``inf``.  Returns ``{label: (best_lr, scores)}``.
+    ``lr_grid`` is increasing; all of it runs in one broadcast trajectory per
+    optimizer.  A run's score is its mean suboptimality ``f(θ_t) − f(θ*)`` over
+    the last ``tail`` fraction of the steps (the final loss when it is one step;
+    the average matters with noise), averaged over ``repeats`` independent noise
+    sequences; runs that diverged (``run``'s policy: they left ``|θ| ≤ 1e6``)
+    score ``inf``.  Scores at or below ``floor`` count as solved and tie, and
+    the smallest solving learning rate is the best (a rule, not rounding noise).
     """
     setup = lineage_problem(problem)
     lr_grid = check.hyperparameter("lr_grid", lr_grid, low=0.0)
-    if np.ndim(lr_grid) != 1 or np.size(lr_grid) < 2:
-        raise ValueError(f"lr_grid must be a 1-D array of at least 2 learning rates, "
+    if np.ndim(lr_grid) != 1 or np.size(lr_grid) < 3:
+        raise ValueError(f"lr_grid must be a 1-D array of at least 3 learning rates (a grid "
+                         f"that can bracket), "
                          f"got {lr_grid!r}")
     tail = check.hyperparameter("tail", tail, low=0.0, high=1.0)
     if tail == 0:
@@ -114,7 +120,7 @@ def tune_lr(problem, lr_grid, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, tail
             gap = setup.objective.excess_loss(result.history[min(first, steps):])
         scores = np.where(result.diverged, np.inf, gap.mean(axis=0)).reshape(lr_grid.size, repeats)
         scores = scores.mean(axis=1)
-        out[label] = (float(lr_grid[np.argmin(scores)]), scores)
+        out[label] = tune(lr_grid, scores, floor=floor)
     return out
 
 

@@ -33,13 +33,16 @@ Nothing here imports matplotlib.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.polynomial import legendre
 
+from adamref.optim import Adam
 from adamref.optim import validation as check
 from adamref.problems.datasets import LeastSquares
 from adamref.problems.runs import run
+from adamref.problems.tuning import tune
 
 
 # -- 1. Wilson et al.'s construction ----------------------------------------
@@ -196,22 +199,131 @@ def make_regression_data(n_train: int = 20, n_val: int = 20, n_test: int = 200, 
 @dataclass(frozen=True)
 class Curves:
     """Mean squared errors at steps ``0 … steps``: each of ``train, val, test``
-    has shape ``(steps + 1, *w.shape[:-1])``; ``w`` holds the final weights."""
+    has shape ``(steps + 1, *theta.shape[:-1])``; ``theta`` holds the final
+    parameters."""
 
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
-    w: np.ndarray
+    theta: np.ndarray
+
+    @cached_property
+    def _stop(self) -> np.ndarray:
+        # computed once per Curves: one tune per run
+        steps = np.arange(self.val.shape[0])
+        best = np.empty(self.val.shape[1:], dtype=int)
+        for index in np.ndindex(best.shape):
+            best[index] = tune(steps, self.val[(slice(None), *index)]).best_index
+        best.flags.writeable = False
+        return best
+
+    def best_step(self) -> np.ndarray:
+        """The early-stopping step of every run: the step of lowest validation
+        loss, chosen by ``problems.tune`` over the steps (the earliest of equal
+        losses), shape ``theta.shape[:-1]``."""
+        return self._stop
 
     def at_best_val(self, split: str = "test") -> np.ndarray:
         """``split``'s loss at the step of lowest validation loss (early stopping)."""
         if split not in ("train", "val", "test"):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-        best = np.argmin(self.val, axis=0)
-        return np.take_along_axis(getattr(self, split), best[None], axis=0)[0]
+        return np.take_along_axis(getattr(self, split), self.best_step()[None], axis=0)[0]
 
-    def best_step(self) -> np.ndarray:
-        return np.argmin(self.val, axis=0)
+
+def decoupled_decay_valid(lrs, weight_decays) -> np.ndarray:
+    """Mask of the (α, λ) pairs, shape ``(len(lrs), len(weight_decays))``, for
+    which decoupled decay is a decay: ``αλ ≤ 1``.  For ``αλ > 1`` the factor
+    ``1 − αλ`` of ``θ ← (1 − αλ)θ`` is negative (every step flips the sign of
+    θ), and for ``αλ > 2`` it exceeds 1 in size, so θ grows geometrically and
+    the run overflows."""
+    lrs = np.asarray(lrs, dtype=float)
+    weight_decays = np.asarray(weight_decays, dtype=float)
+    if lrs.ndim != 1 or weight_decays.ndim != 1:
+        raise ValueError(f"lrs and weight_decays must be 1-D grids, got shapes {lrs.shape} "
+                         f"and {weight_decays.shape}")
+    return lrs[:, None] * weight_decays[None, :] <= 1.0
+
+
+def check_decoupled_decay(lr: float, weight_decay: float) -> None:
+    """Raise ``ValueError`` if decoupled decay with ``lr`` and ``weight_decay``
+    has ``αλ > 1`` (see ``decoupled_decay_valid``), instead of letting the run
+    produce inf and NaN."""
+    if lr * weight_decay > 1.0:
+        raise ValueError(
+            f"decoupled weight decay needs lr * weight_decay <= 1, got lr = {lr:g}, "
+            f"weight_decay = {weight_decay:g} (factor 1 - lr * weight_decay = "
+            f"{1 - lr * weight_decay:g}: θ flips sign every step and, beyond 2, overflows)")
+
+
+@dataclass(frozen=True)
+class GridRuns:
+    """The runs of Adam on an (α, λ) grid: ``curves`` with configuration axes
+    ``(len(lrs), len(weight_decays))``; ``valid`` marks the pairs that were run
+    (for decoupled decay, ``αλ ≤ 1``; the others ran with λ = 0 and their scores
+    are inf)."""
+
+    lrs: np.ndarray
+    weight_decays: np.ndarray
+    decoupled: bool
+    curves: Curves
+    valid: np.ndarray
+
+    def scores(self, early_stopping: bool) -> np.ndarray:
+        """Mean validation loss over the draws per (α, λ), at the end of training
+        or at the early-stopping step; inf for a pair that was not run."""
+        val = self.curves.at_best_val("val") if early_stopping else self.curves.val[-1]
+        return np.where(self.valid, val.mean(axis=0), np.inf)
+
+    def tuned(self, early_stopping: bool, weight_decay: bool = True) -> tuple:
+        """``(Tuned over α, Tuned over λ at the best α or None)``.  With
+        ``weight_decay=False`` only the λ = 0 column is tuned (plain Adam; the
+        grid must start at 0).  Otherwise each α is scored by its best λ (a
+        profile), α is tuned on that profile, and λ at the best α (the edge where
+        the search stopped if α is not bracketed: check ``bracketed`` before
+        reading ``best``)."""
+        scores = self.scores(early_stopping)
+        if not weight_decay:
+            if self.weight_decays[0] != 0:
+                raise ValueError(f"plain Adam needs weight_decays[0] == 0, got "
+                                 f"{self.weight_decays[0]!r}")
+            return tune(self.lrs, scores[:, 0]), None
+        profile = np.array([tune(self.weight_decays, row).best_score for row in scores])
+        alpha = tune(self.lrs, profile)
+        lam = tune(self.weight_decays, scores[alpha.best_index])
+        return alpha, lam
+
+
+def grid_runs(data: "RegressionData", lrs, weight_decays, steps: int,
+              decoupled: bool) -> GridRuns:
+    """Adam with L2 (``decoupled=False``) or decoupled decay on every pair of
+    the increasing grids ``lrs`` × ``weight_decays``, all draws in one run.
+    Decoupled pairs with ``αλ > 1`` are not run (see ``decoupled_decay_valid``)."""
+    lrs = np.asarray(lrs, dtype=float)
+    weight_decays = np.asarray(weight_decays, dtype=float)
+    if decoupled:
+        valid = decoupled_decay_valid(lrs, weight_decays)
+    else:
+        valid = np.ones((lrs.size, weight_decays.size), dtype=bool)
+    # the pairs that are not run get λ = 0 (a harmless run whose score is discarded)
+    decay = np.where(valid, weight_decays[None, :], 0.0)
+    opt = Adam(lr=lrs[:, None, None], weight_decay=decay[:, :, None],
+               decoupled_weight_decay=bool(decoupled))
+    curves = train_curves(opt, data, steps, configs=(lrs.size, weight_decays.size))
+    return GridRuns(lrs, weight_decays, bool(decoupled), curves, valid)
+
+
+def projected_gradient_residual(theta, gradient, radius: float) -> np.ndarray:
+    """``max_j |θ_j − Π(θ − ∇f(θ))_j|`` per draw, Π the projection onto the box
+    ``‖θ‖∞ ≤ radius``: zero exactly at the KKT points of ``min f`` subject to
+    ``‖θ‖∞ ≤ radius`` (a feasible θ with, per coordinate, ``∇_j f = 0`` inside
+    the box, or ``−∇_j f`` pointing out of the box at its face)."""
+    theta = np.asarray(theta, dtype=float)
+    gradient = np.asarray(gradient, dtype=float)
+    radius = check.positive_number("radius", radius)
+    if theta.shape != gradient.shape:
+        raise ValueError(f"theta and gradient must have one shape, got {theta.shape}, "
+                         f"{gradient.shape}")
+    return np.abs(theta - np.clip(theta - gradient, -radius, radius)).max(axis=-1)
 
 
 def regression_problems(data: RegressionData, configs: tuple = ()) -> dict:
@@ -242,8 +354,17 @@ def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = (
     problems = regression_problems(data, configs)
     w0 = np.zeros((data.features["train"].shape[0], *configs, data.n_features))
 
-    def mse(w):         # mean squared errors: twice the least-squares losses (exactly)
-        return np.stack([2 * problems[split].loss(w) for split in ("train", "val", "test")])
+    # A split with more points than features (the test set) is scored through its
+    # D×D Hessian, 2·(f(θ) − f(θ*) + f(θ*)), a D×D product per run instead of an
+    # n×D pass: equal in exact arithmetic, and several times cheaper every step.
+    gram = {split: problems[split].X.shape[-2] > data.n_features
+            for split in ("train", "val", "test")}
+    best = {split: problems[split].best_loss for split in gram if gram[split]}
+
+    def mse(theta):     # mean squared errors: twice the least-squares losses
+        return np.stack([2 * (problems[split].excess_loss(theta) + best[split]) if gram[split]
+                         else 2 * problems[split].loss(theta)
+                         for split in ("train", "val", "test")])
 
     result = run(optimizer, problems["train"].gradient, w0, steps, record=mse)
     train, val, test = np.moveaxis(result.history, 1, 0)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.engine import CHUNK
+from adamref.optim.engine import CHUNK, THREADS
 from adamref.problems.registry import make_optimizer
 
 
@@ -216,11 +217,33 @@ def best_time(fn, repeats: int = 5) -> float:
     return min(wall_times(fn, repeats))
 
 
-def copy_bandwidth(n: int = 1 << 22, repeats: int = 5) -> float:
-    """Bytes per second of ``np.copyto`` on ``n`` float64 (read n, write n)."""
+def step_threads(n: int) -> int:
+    """How many threads ``adamref`` uses for one step on a contiguous array of
+    ``n`` values: ``THREADS`` once the array has at least two chunks per thread,
+    else one (the engine's rule)."""
     n = _positive_int("n", n)
+    chunks = -(-n // CHUNK)
+    return THREADS if n > CHUNK and chunks >= 2 * THREADS else 1
+
+
+def copy_bandwidth(n: int = 1 << 22, repeats: int = 5, threads: int = 1) -> float:
+    """Bytes per second of ``np.copyto`` on ``n`` float64 (read n, write n), the
+    array cut into ``threads`` contiguous parts copied in parallel threads (NumPy
+    releases the GIL in a copy), so that a step run in ``threads`` threads is
+    compared with a copy in as many."""
+    n = _positive_int("n", n)
+    threads = _positive_int("threads", threads)
+    if threads > n:
+        raise ValueError(f"threads must be at most n = {n}, got {threads}")
     src, dst = np.ones(n), np.empty(n)
-    return 2 * n * 8 / best_time(lambda: np.copyto(dst, src), repeats)
+    if threads == 1:
+        return 2 * n * 8 / best_time(lambda: np.copyto(dst, src), repeats)
+    edges = np.linspace(0, n, threads + 1).astype(int)
+    parts = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    with ThreadPoolExecutor(threads) as pool:
+        def copy():
+            list(pool.map(lambda part: np.copyto(dst[part], src[part]), parts))
+        return 2 * n * 8 / best_time(copy, repeats)
 
 
 def step_time(name: str, n: int, repeats: int = 5) -> float:

@@ -28,7 +28,22 @@ def draw_paths(fig, objective, paths, *, bounds=None, title=""):
                   title=f"Paths: {title}" if title else None)
     plot_loss_curves(objective, shown, right, title=f"Loss: {title}" if title else None)
     low, high = right.get_ylim()
-    right.set_ylim(max(low, LOSS_FLOOR), max(high, 10 * LOSS_FLOOR))  # see LOSS_FLOOR
+    # the top stops a decade above the worst starting loss, so that a run's far
+    # excursion cannot squash every other curve (the note on the left says where it went)
+    start = max(float(objective.excess_loss(p[0])) for p in shown.values())
+    top = min(high, 10 * max(start, LOSS_FLOOR))
+    right.set_ylim(max(low, LOSS_FLOOR), max(top, 10 * LOSS_FLOOR))  # see LOSS_FLOOR
+    if bounds is not None:
+        (x0, x1), (y0, y1) = bounds
+        notes = []
+        for label, p in shown.items():
+            finite = p[np.all(np.isfinite(p), axis=1)]
+            if finite.size and (finite[:, 0].min() < x0 or finite[:, 0].max() > x1
+                                or finite[:, 1].min() < y0 or finite[:, 1].max() > y1):
+                notes.append(f"{label} leaves the frame: max |θ_i| = {np.abs(finite).max():.3g}")
+        if notes:
+            left.text(0.02, 0.02, "\n".join(notes), transform=left.transAxes, fontsize="small",
+                      va="bottom", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     fig.tight_layout()
     return left, right
 

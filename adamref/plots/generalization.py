@@ -69,6 +69,8 @@ def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000
     lr = check.hyperparameter("lr", lr, low=0.0)
     weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
     decoupled = check.flag("decoupled", decoupled)
+    if decoupled:          # αλ > 1 would flip θ's sign every step and, beyond 2, overflow
+        generalization.check_decoupled_decay(lr, weight_decay)
     data = generalization.make_regression_data(draws=1, seed=seed)
     decays = np.array([[0.0], [weight_decay]])
     curves = generalization.train_curves(
@@ -85,7 +87,7 @@ def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000
     ax_fit.plot(grid, generalization.target(grid), "k-", label="true sin(3x)")
     ax_fit.plot(x_train, data.targets["train"][0], "ko", markersize=4, label="training data")
     for i, label in enumerate(["Adam", name]):
-        ax_fit.plot(grid, basis @ curves.w[0, i], color=label_color(label, i), label=label)
+        ax_fit.plot(grid, basis @ curves.theta[0, i], color=label_color(label, i), label=label)
     ax_fit.set(ylim=(-2.5, 2.5), xlabel="$x$", ylabel="$y$",
                title=f"Fitted functions after {steps} steps")
     ax_fit.legend(loc="lower right", fontsize="small")

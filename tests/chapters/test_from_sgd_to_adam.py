@@ -52,9 +52,9 @@ def test_heavy_ball_is_ema_momentum_with_a_rescaled_learning_rate():
 def test_tune_lr_picks_the_best_of_the_grid_and_flags_divergence():
     grid = np.array([1e-3, 1e-2, 0.019, 0.03])
     res = L.tune_lr("quadratic", grid, steps=50)
-    best, scores = res["SGD"]
+    best, scores = res["SGD"].best, res["SGD"].scores
     assert scores[3] == np.inf                          # lr > 2/c_max diverges
-    assert best == grid[np.argmin(scores)] and best == pytest.approx(0.019)
+    assert best == pytest.approx(0.019) and scores[2] == scores[np.isfinite(scores)].min()
     # the score at the best lr is the tail mean of that single run
     path = trajectory(adamref.SGD(lr=best), Quadratic((1.0, 100.0)).gradient,
                       np.array([-4.0, 1.5]), 50)
@@ -63,10 +63,10 @@ def test_tune_lr_picks_the_best_of_the_grid_and_flags_divergence():
 
 
 def test_tune_lr_repeats_average_independent_noise():
-    grid = np.array([0.01, 0.1])
-    one = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=1, steps=40)["Adam"][1]
-    many = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=8, steps=40)["Adam"][1]
-    assert one.shape == many.shape == (2,) and not np.allclose(one, many)
+    grid = np.array([0.01, 0.03, 0.1])
+    one = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=1, steps=40)["Adam"].scores
+    many = L.tune_lr("quadratic", grid, noise=2.0, seed=0, repeats=8, steps=40)["Adam"].scores
+    assert one.shape == many.shape == (3,) and not np.allclose(one, many)
 
 
 def test_lineage_paths_shape_and_common_noise():
@@ -81,7 +81,18 @@ def test_lineage_paths_shape_and_common_noise():
 def test_tune_lr_scores_diverged_learning_rates_inf():
     best = L.tune_lr("quadratic", np.array([1e-3, 1e-2, 0.5]), steps=60)
     for label in ("SGD", "Momentum"):            # 0.5 > 2/100: these two diverge
-        assert np.isinf(best[label][1][2]) and np.isfinite(best[label][1][:2]).all()
+        assert np.isinf(best[label].scores[2]) and np.isfinite(best[label].scores[:2]).all()
+
+
+def test_tune_lr_refuses_an_edge_and_ties_solved_runs_at_the_smallest_rate():
+    from adamref.problems import UnbracketedOptimum
+    edge = L.tune_lr("quadratic", np.array([1e-4, 2e-4, 4e-4]), steps=30)["SGD"]
+    with pytest.raises(UnbracketedOptimum):
+        edge.best                                 # the largest rate is best: widen
+    grid = np.geomspace(1e-3, 100, 11)
+    rms = L.tune_lr("quadratic", grid, floor=1e-20)["RMSprop"]
+    solved = np.flatnonzero(rms.scores <= 1e-20)
+    assert solved.size >= 2 and rms.best_index == solved[0]
 
 
 def test_step_measurements():
@@ -97,9 +108,10 @@ def test_step_measurements():
     (lambda: L.lineage_optimizers({"SGD": 0.1}), ValueError, "lrs must be a dict with the keys"),
     (lambda: L.lineage_optimizers(dict.fromkeys(L.LINEAGE, -1.0)), ValueError,
      r"lrs\['SGD'\] must be >= 0.0, got -1.0"),
-    (lambda: L.tune_lr("quadratic", [0.1]), ValueError, "lr_grid must be a 1-D array of at least 2"),
-    (lambda: L.tune_lr("quadratic", [0.1, 0.2], tail=0.0), ValueError, "tail must be in"),
-    (lambda: L.tune_lr("quadratic", [0.1, 0.2], repeats=0), ValueError,
+    (lambda: L.tune_lr("quadratic", [0.1, 0.2]), ValueError,
+     "lr_grid must be a 1-D array of at least 3"),
+    (lambda: L.tune_lr("quadratic", [0.1, 0.2, 0.3], tail=0.0), ValueError, "tail must be in"),
+    (lambda: L.tune_lr("quadratic", [0.1, 0.2, 0.3], repeats=0), ValueError,
      "repeats must be an integer >= 1, got 0"),
     (lambda: L.lineage_paths("quadratic", dict.fromkeys(L.LINEAGE, 0.1), noise=-1.0),
      ValueError, "noise must be >= 0"),
@@ -159,3 +171,19 @@ def test_lineage_explorer_redraws_with_the_new_settings():
     assert ex.values["beta1"] == 0.0 and ex.redraws == 5
     plt.close(ex.figure)
 
+
+
+def test_draw_paths_notes_a_path_that_leaves_the_frame_and_caps_the_loss_axis():
+    import matplotlib.pyplot as plt
+    from adamref.plots.from_sgd_to_adam import draw_paths
+    q = Quadratic((1.0, 100.0))
+    inside = np.array([[-4.0, 1.5], [-2.0, 0.5], [-1.0, 0.1]])
+    outside = np.array([[-4.0, 1.5], [-40.0, 30.0], [-1.0, 0.1]])
+    fig = plt.figure()
+    left, right = draw_paths(fig, q, {"A": inside, "B": outside},
+                             bounds=((-5.0, 1.5), (-2.0, 2.0)))
+    notes = [t.get_text() for t in left.texts]
+    assert any("B leaves the frame" in n and "40" in n for n in notes)
+    assert not any("A leaves" in n for n in notes)
+    assert right.get_ylim()[1] <= 10 * q.excess_loss(inside[0]) * (1 + 1e-12)
+    plt.close(fig)

@@ -111,7 +111,7 @@ def test_batched_configurations_equal_separate_runs_and_early_stopping_reads_the
     for k, wd in enumerate(decays):
         one = generalization.train_curves(adamref.Adam(lr=0.01, weight_decay=wd), data, 100)
         np.testing.assert_allclose(both.test[:, :, k], one.test, rtol=1e-12)
-        np.testing.assert_allclose(both.w[:, k], one.w, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(both.theta[:, k], one.theta, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(both.train[0, :, 0], np.mean(data.targets["train"] ** 2, axis=1))
     step = both.best_step()
     np.testing.assert_array_equal(both.val[step, np.arange(2)[:, None], np.arange(2)],
@@ -127,7 +127,7 @@ def test_adam_with_l2_converges_to_the_ridge_fixed_point_and_plain_adam_overfits
     phi, y = data.features["train"][0], data.targets["train"][0]
     n = phi.shape[0]
     ridge = np.linalg.solve(phi.T @ phi / n + lam * np.eye(phi.shape[1]), phi.T @ y / n)
-    np.testing.assert_allclose(curves.w[0, 1], ridge, atol=1e-6)
+    np.testing.assert_allclose(curves.theta[0, 1], ridge, atol=1e-6)
     plain = curves.test[:, 0, 0]
     assert plain[-1] > 2 * plain.min()                       # test loss turns up: overfit
     assert curves.train[-1, 0, 0] < curves.train[-1, 0, 1]
@@ -186,3 +186,51 @@ def test_static_plots_label_their_axes_and_reject_empty_input():
     with pytest.raises(TypeError, match="decoupled must be True or False"):
         plot_generalization.draw_overfitting(plt.figure(), decoupled="yes")
 
+
+
+def test_decoupled_decay_beyond_one_over_alpha_is_refused_not_run():
+    valid = generalization.decoupled_decay_valid([0.1, 0.3], [1.0, 3.0, 10.0])
+    np.testing.assert_array_equal(valid, [[True, True, True], [True, True, False]])
+    with pytest.raises(ValueError, match="lr = 0.3, weight_decay = 10"):
+        generalization.check_decoupled_decay(0.3, 10.0)
+    generalization.check_decoupled_decay(0.1, 10.0)          # αλ = 1: allowed
+    with pytest.raises(ValueError, match="lr \\* weight_decay"):
+        plot_generalization.draw_overfitting(plt.figure(), lr=0.3, weight_decay=10.0, decoupled=True, steps=5)
+    plt.close("all")
+    # what the refusal prevents: the same run, unguarded, overflows
+    data = generalization.make_regression_data(draws=1, seed=0)
+    with np.errstate(all="ignore"):
+        curves = generalization.train_curves(
+            adamref.Adam(lr=0.3, weight_decay=10.0, decoupled_weight_decay=True), data, 2000)
+    assert not np.all(np.isfinite(curves.train[-1]))
+    runs = generalization.grid_runs(data, [0.1, 0.3], [1.0, 10.0], 20, decoupled=True)
+    scores = runs.scores(early_stopping=False)
+    assert np.isinf(scores[1, 1]) and np.all(np.isfinite(scores[[0, 0, 1], [0, 1, 0]]))
+
+
+def test_grid_tuning_profiles_lambda_and_refuses_an_edge():
+    data = generalization.make_regression_data(draws=2, seed=0)
+    runs = generalization.grid_runs(data, [0.001, 0.01, 0.1], [0.0, 0.01, 1.0], 300,
+                                    decoupled=False)
+    alpha, lam = runs.tuned(early_stopping=False)
+    scores = runs.scores(early_stopping=False)
+    assert alpha.best_score == scores.min()
+    assert lam.best_score == scores.min()
+    plain, none = runs.tuned(early_stopping=False, weight_decay=False)
+    assert none is None and plain.best_score == scores[:, 0].min()
+    shifted = generalization.grid_runs(data, [0.001, 0.01, 0.1], [0.01, 1.0, 3.0], 10,
+                                       decoupled=False)
+    with pytest.raises(ValueError, match="weight_decays\\[0\\] == 0"):
+        shifted.tuned(early_stopping=False, weight_decay=False)
+
+
+def test_projected_gradient_residual_is_zero_exactly_at_kkt_points():
+    theta = np.array([[1.0, -1.0, 0.2]])
+    kkt = np.array([[-3.0, 2.0, 0.0]])      # pushes outward at the faces, zero inside
+    assert generalization.projected_gradient_residual(theta, kkt, 1.0)[0] == 0
+    inward = np.array([[3.0, 2.0, 0.0]])    # first coordinate wants to move inward
+    assert generalization.projected_gradient_residual(theta, inward, 1.0)[0] == 2.0
+    interior = np.array([[-3.0, 2.0, 0.5]])
+    assert generalization.projected_gradient_residual(theta, interior, 1.0)[0] == 0.5
+    with pytest.raises(ValueError, match="radius"):
+        generalization.projected_gradient_residual(theta, kkt, 0.0)

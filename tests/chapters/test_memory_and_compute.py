@@ -11,7 +11,8 @@ from adamref.lab.memory_and_compute import (OPTIMIZERS, best_time, bytes_per_par
                                             chunk_bytes, copy_bandwidth, count_step_operations,
                                             formula_state_bytes, least_squares_gradient_time,
                                             measure_state_memory, min_bytes_moved,
-                                            state_buffers, step_time, training_gigabytes)
+                                            state_buffers, step_threads, step_time,
+                                            training_gigabytes)
 from adamref.optim.engine import CHUNK
 from adamref.plots.memory_and_compute import draw_memory, plot_training_memory
 
@@ -63,6 +64,19 @@ def test_operation_counts_follow_the_code():
 def test_timings_are_positive():
     assert best_time(lambda: None, 2) > 0
     assert copy_bandwidth(1 << 12, 2) > 0
+    assert copy_bandwidth(1 << 12, 2, threads=2) > 0
+    with pytest.raises(ValueError, match="threads"):
+        copy_bandwidth(4, 2, threads=5)
+    with pytest.raises(ValueError, match="threads"):
+        copy_bandwidth(4, 2, threads=0)
+
+
+def test_step_threads_follows_the_engine():
+    from adamref.optim.engine import CHUNK, THREADS
+    assert step_threads(CHUNK) == 1
+    assert step_threads(2 * THREADS * CHUNK) == THREADS
+    if THREADS > 1:
+        assert step_threads(2 * THREADS * CHUNK - CHUNK) == 1
     assert step_time("Adam", 1000, 2) > 0
     assert least_squares_gradient_time(100, 4, 2) > 0
 
