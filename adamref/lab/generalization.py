@@ -378,3 +378,26 @@ def smoothness(data: RegressionData) -> float:
         raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
     hessian = LeastSquares(data.features["train"], data.targets["train"]).hessian
     return float(np.linalg.eigvalsh(hessian).max())
+
+
+def plain_and_decayed_adam(lr=0.01, weight_decay=0.1, decoupled=False, steps=2000, seed=0):
+    """The explorer's run: plain Adam and Adam with weight decay ``weight_decay``
+    (L2, or decoupled as AdamW) trained side by side on one draw of the
+    regression data; returns ``(data, curves)`` with two configurations."""
+    lr = check.hyperparameter("lr", lr, low=0.0)
+    weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
+    decoupled = check.flag("decoupled", decoupled)
+    if decoupled:          # αλ > 1 would flip θ's sign every step and, beyond 2, overflow
+        check_decoupled_decay(lr, weight_decay)
+    data = make_regression_data(draws=1, seed=seed)
+    decays = np.array([[0.0], [weight_decay]])
+    optimizer = Adam(lr=lr, weight_decay=decays, decoupled_weight_decay=decoupled)
+    return data, train_curves(optimizer, data, steps, configs=(2,))
+
+
+def fitted_functions(data: RegressionData, curves: Curves, x) -> np.ndarray:
+    """The functions the final weights represent, evaluated at the points ``x``:
+    shape ``curves.theta.shape[:-1] + x.shape`` (Legendre basis as in the data)."""
+    basis = legendre.legvander(np.asarray(x, dtype=float), data.n_features - 1)
+    return np.einsum("...d,nd->...n", curves.theta, basis)
+

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adamref.optim import Adam
 from adamref.lab import generalization
-from adamref.optim import validation as check
 from adamref.plots.style import axes_or_new, checked_mapping, label_color, series
 
 
@@ -66,28 +64,19 @@ def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000
     """Explorer figure: plain Adam against Adam with weight decay ``weight_decay``
     (L2, or decoupled as AdamW) on one draw of the regression data; left the
     train/test curves, right the fitted functions."""
-    lr = check.hyperparameter("lr", lr, low=0.0)
-    weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
-    decoupled = check.flag("decoupled", decoupled)
-    if decoupled:          # αλ > 1 would flip θ's sign every step and, beyond 2, overflow
-        generalization.check_decoupled_decay(lr, weight_decay)
-    data = generalization.make_regression_data(draws=1, seed=seed)
-    decays = np.array([[0.0], [weight_decay]])
-    curves = generalization.train_curves(
-        Adam(lr=lr, weight_decay=decays, decoupled_weight_decay=decoupled), data, steps,
-        configs=(2,))
+    data, curves = generalization.plain_and_decayed_adam(lr, weight_decay, decoupled, steps, seed)
     name = ("AdamW" if decoupled else "Adam + L2") + f" (λ = {weight_decay:.3g})"
     ax_curves, ax_fit = fig.subplots(1, 2)
     plot_train_test({"Adam": (curves.train[:, 0, 0], curves.test[:, 0, 0]),
                      name: (curves.train[:, 0, 1], curves.test[:, 0, 1])}, ax_curves,
                     title=f"Loss per step (α = {lr:.2g})")
     grid = np.linspace(-1, 1, 300)
-    basis = np.polynomial.legendre.legvander(grid, data.n_features - 1)
+    fitted = generalization.fitted_functions(data, curves, grid)
     x_train = data.features["train"][0, :, 1]            # P_1(x) = x
     ax_fit.plot(grid, generalization.target(grid), "k-", label="true sin(3x)")
     ax_fit.plot(x_train, data.targets["train"][0], "ko", markersize=4, label="training data")
     for i, label in enumerate(["Adam", name]):
-        ax_fit.plot(grid, basis @ curves.theta[0, i], color=label_color(label, i), label=label)
+        ax_fit.plot(grid, fitted[0, i], color=label_color(label, i), label=label)
     ax_fit.set(ylim=(-2.5, 2.5), xlabel="$x$", ylabel="$y$",
                title=f"Fitted functions after {steps} steps")
     ax_fit.legend(loc="lower right", fontsize="small")

@@ -234,3 +234,14 @@ def test_projected_gradient_residual_is_zero_exactly_at_kkt_points():
     assert generalization.projected_gradient_residual(theta, interior, 1.0)[0] == 0.5
     with pytest.raises(ValueError, match="radius"):
         generalization.projected_gradient_residual(theta, kkt, 0.0)
+
+
+def test_the_explorer_run_and_its_fitted_functions():
+    data, curves = generalization.plain_and_decayed_adam(lr=0.01, weight_decay=0.1, steps=50)
+    assert curves.theta.shape == (1, 2, data.n_features)
+    x_train = data.features["train"][0, :, 1]                       # P_1(x) = x
+    fitted = generalization.fitted_functions(data, curves, x_train)
+    np.testing.assert_allclose(fitted[0], curves.theta[0] @ data.features["train"][0].T,
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="weight_decay"):
+        generalization.plain_and_decayed_adam(lr=0.3, weight_decay=10.0, decoupled=True)
