@@ -32,11 +32,11 @@ def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, ti
     ax = axes_or_new(ax)
     grid = np.linspace(0, means.max(), 200)
     ax.plot(grid, grid / np.sqrt(grid**2 + noise**2), "k--", lw=1,
-            label=r"$|\mu|/\sqrt{\mu^2+\sigma^2}$")
+            label=r"$r = |\mathbb{E}[g]|/\sqrt{\mathbb{E}[g]^2+\sigma^2}$")
     ax.plot(means, mean_steps, "o-", color="tab:red", label=r"mean $|\Delta\theta|/\alpha$")
     ax.plot(means, max_steps, "^-", color="tab:purple", label=r"max $|\Delta\theta|/\alpha$")
     ax.axhline(1.0, color="0.5", lw=0.8)
-    ax.set(xlabel=r"gradient mean $\mu$ (noise $\sigma = %g$)" % noise,
+    ax.set(xlabel=r"gradient mean $\mathbb{E}[g]$ (noise $\sigma = %g$)" % noise,
            ylabel=r"step size $|\Delta\theta| / \alpha$",
            title=title or "Dense noisy gradients")
     ax.legend(loc="lower right")
