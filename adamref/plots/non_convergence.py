@@ -11,14 +11,14 @@ from adamref.plots.style import axes_or_new, label_color, series
 
 
 def plot_iterates(paths: dict, ax=None, *, title=None, optimum=-1.0):
-    """``x_t`` against ``t`` (log time axis), one line per label."""
+    """``θ_t`` against ``t`` (log time axis), one line per label."""
     paths = series("paths", paths)
     ax = axes_or_new(ax)
     for i, (label, x) in enumerate(paths.items()):
         ax.plot(np.arange(1, x.size + 1), x, color=label_color(label, i), label=label, linewidth=1)
     ax.axhline(optimum, color="k", linestyle=":", label=f"optimum x = {optimum:g}")
     ax.set_xscale("log")
-    ax.set(xlabel="step $t$", ylabel="$x_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
+    ax.set(xlabel="step $t$", ylabel=r"$\theta_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
     ax.legend(loc="center left")
     return ax
 
@@ -44,9 +44,9 @@ def draw_online(fig, C=3.0, lr=0.1, steps=3000):
     grads = online.cyclic_gradients(steps, large=C, small=-1.0, period=3)
     run = online.projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2,
                                 amsgrad=np.array([False, True]))
-    regret = online.average_regret(run.x, grads)
+    regret = online.average_regret(run.theta, grads)
     ax_x, ax_r = fig.subplots(1, 2)
-    plot_iterates({"Adam": run.x[1:, 0], "AMSGrad": run.x[1:, 1]}, ax_x,
+    plot_iterates({"Adam": run.theta[1:, 0], "AMSGrad": run.theta[1:, 1]}, ax_x,
                   title=f"Iterates (C = {C:g}, β2 = {beta2:.3g}, α = {lr:.2g})")
     plot_average_regret({"Adam": regret[:, 0], "AMSGrad": regret[:, 1]}, ax_r,
                         title="Average regret $R_t/t$")
