@@ -7,7 +7,7 @@ sequence ``c_1, …, c_T`` (an array of shape ``(T,)`` or ``(T, ...)``).
 
 ``projected_adam`` runs the paper's Adam (``amsgrad=False``) and AMSGrad
 (``amsgrad=True``) on such a sequence: ``adamref.Adam`` with the step size
-``α_t = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
+``η_t·α = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
 ``inverse_sqrt``) or ``α`` (``"constant"``), each step followed by the
 projection onto the interval.  Hyperparameters may be arrays: they broadcast against each
 other, so one call runs many configurations (the time loop is the only loop).
@@ -83,7 +83,7 @@ class OnlineRun:
 
     ``theta``: the iterates θ, shape ``(T + 1, *config)``; ``theta[0]`` is the start and
     ``theta[t]`` the point after update ``t`` (so ``theta[t-1]`` is played at round ``t``).
-    ``effective_step``: ``α_t/(√v̂_t + ε)`` used by update ``t``, shape ``(T, *config)``.
+    ``effective_step``: ``η_t·α/(√v̂_t + ε)`` used by update ``t``, shape ``(T, *config)``.
     """
 
     theta: np.ndarray
@@ -93,14 +93,14 @@ class OnlineRun:
 def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=False,
                    schedule: str = "sqrt", bias_correction: bool = True, theta0=0.0,
                    low: float = -1.0, high: float = 1.0) -> OnlineRun:
-    """Adam or AMSGrad with step ``α_t`` and projection onto ``[low, high]``.
+    """Adam or AMSGrad with step ``η_t·α`` and projection onto ``[low, high]``.
 
     ``grads``: the gradient sequence, shape ``(T,)`` or ``(T, *config)``.
     ``lr, beta1, beta2, eps, theta0`` and ``amsgrad`` (a bool or a bool array) may
     be arrays; everything broadcasts to one configuration shape.  Per step:
     ``m ← β1·m + (1−β1)·g``, ``v ← β2·v + (1−β2)·g²``, AMSGrad ``v ← max(v_max, v)``,
     bias correction (if on) as in ``adamref.Adam``, then
-    ``θ ← clip(θ − α_t·m̂/(√v̂ + ε), low, high)``.
+    ``θ ← clip(θ − η_t·α·m̂/(√v̂ + ε), low, high)``.
     """
     if not isinstance(grads, np.ndarray):
         raise TypeError(f"grads must be a NumPy ndarray, got {type(grads).__name__}")
@@ -142,7 +142,7 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
             opt.step(x, g)
             np.minimum(np.maximum(x, low, out=x), high, out=x)   # projection onto [low, high]
             path[i + 1] = x
-            effective[i] = opt.effective_step()       # α_t/(√v̂_t + ε)
+            effective[i] = opt.effective_step()       # η_t·α/(√v̂_t + ε)
         runs[flag] = path, effective
     if len(runs) == 1:
         path, effective = runs[bool(amsgrad_arr.flat[0])]

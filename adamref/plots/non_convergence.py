@@ -38,7 +38,7 @@ def plot_average_regret(regrets: dict, ax=None, *, title=None):
 
 def draw_online(fig, C=3.0, lr=0.1, steps=3000):
     """Explorer figure for Reddi et al.'s Theorem 1 problem with constant ``C``
-    (β1 = 0, β2 = 1/(1 + C²), α_t = α/√t): Adam and AMSGrad iterates and
+    (β1 = 0, β2 = 1/(1 + C²), η_t·α = α/√t): Adam and AMSGrad iterates and
     average regret.  Returns the ``OnlineRun``."""
     beta2 = online.reddi_beta2(C)
     grads = online.cyclic_gradients(steps, large=C, small=-1.0, period=3)
@@ -55,13 +55,13 @@ def draw_online(fig, C=3.0, lr=0.1, steps=3000):
 
 
 def plot_effective_steps(steps: dict, ax=None, *, title=None):
-    """Effective step ``α_t/(√v̂_t + ε)`` against ``t`` (log y)."""
+    """Effective step ``η_t·α/(√v̂_t + ε)`` against ``t`` (log y)."""
     steps = series("steps", steps)
     ax = axes_or_new(ax)
     for i, (label, s) in enumerate(steps.items()):
         ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label,
                     linewidth=1)
-    ax.set(xlabel="step $t$", ylabel=r"$\alpha_t/(\sqrt{\hat v_t}+\epsilon)$",
+    ax.set(xlabel="step $t$", ylabel=r"$\eta_t\alpha/(\sqrt{\hat v_t}+\epsilon)$",
            title=title or "Effective step size")
     ax.legend(loc="best")
     return ax
