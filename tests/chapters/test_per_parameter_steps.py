@@ -237,6 +237,13 @@ def test_plot_functions_draw_labelled_axes():
     t = np.array([1, 10, 100])
     ax = plot_steps.plot_spike_steps(t, spike_step(t))
     np.testing.assert_allclose(ax.lines[1].get_ydata(), spike_step(t))
+    t = np.arange(1, 101)
+    ax = plot_steps.plot_step_supremum(t, step_supremum(t), step_supremum(t), spike_step(t),
+                                       limit=7.27, heuristic=3.16)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), step_supremum(t))
+    assert ax.get_title() == "The largest possible step" and ax.get_xlabel() == "step $t$"
+    with pytest.raises(ValueError, match="one length"):
+        plot_steps.plot_step_supremum(t, t[:3], t, t, limit=1.0, heuristic=1.0)
     ax = plot_steps.plot_step_vs_scale([1e-3, 1.0], {"a": [0.5, 1.0], "b": [0.1, 1.0]})
     assert len(ax.lines) == 2 and ax.get_xscale() == "log"
     ax = plot_frameworks.plot_step_curves({"Adam": [1.0, 0.5, 0.4]})
