@@ -20,6 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.optim import validation as check
+from adamref.optim.adam import Adam, keras_adam
+from adamref.problems.objectives import noisy_gradient
+from adamref.problems.runs import trajectory
 from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update,  # noqa: F401 (re-exported)
                                       optax_amsgrad_update, paper_adamw_update)
 
@@ -71,3 +74,52 @@ def decoupled_fixed_point(curvature, minimum, noise, weight_decay, eps=1e-8):
         lo = np.where(positive, lo, mid)
     out = 0.5 * (lo + hi)
     return float(out) if out.ndim == 0 else out
+
+
+def amsgrad_effective_steps(grads, *, lr=1.0, beta1=0.9, beta2=0.999, eps=1e-8):
+    """The effective step ``α̃_t = α/(√v̂_t + ε)`` of the two AMSGrads on the
+    gradient stream ``grads`` (shape ``(T, ...)``), read from the optimizers
+    after each step: ``"PyTorch"`` (``adamref.Adam(amsgrad=True)``, v̂ is the
+    max of the raw v divided by ``1 − β2^t``) and ``"Optax"`` (``OptaxAMSGrad``,
+    v̂ is the max of the bias-corrected ``v_s/(1 − β2^s)``).  Returns a dict of
+    arrays of the shape of ``grads``."""
+    grads = check.float_array("grads", grads)
+    if grads.ndim < 1 or grads.shape[0] < 1:
+        raise ValueError(f"grads must have shape (T, ...) with T >= 1, got shape {grads.shape}")
+    torch = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps, amsgrad=True)
+    optax = OptaxAMSGrad(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    shape = grads.shape[1:] if grads.ndim > 1 else (1,)
+    theta_torch, theta_optax = np.zeros(shape), np.zeros(shape)
+    out = {"PyTorch": np.empty((grads.shape[0], *shape)), "Optax": np.empty((grads.shape[0], *shape))}
+    for t, g in enumerate(grads):
+        g = np.reshape(g, shape)
+        torch.step(theta_torch, g)
+        optax.step(theta_optax, g)
+        out["PyTorch"][t] = torch.effective_step()
+        out["Optax"][t] = optax.lr / (np.sqrt(optax.v_max + optax.eps_root) + optax.eps)
+    return {k: v.reshape(grads.shape) for k, v in out.items()}
+
+
+def largest_growth(effective):
+    """How far an effective step rises above its own running minimum:
+    ``max_t α̃_t / min_{s ≤ t} α̃_s`` along axis 0 (1 exactly when α̃ never grows,
+    which is the property AMSGrad's analysis needs)."""
+    effective = check.float_array("effective", effective)
+    if effective.ndim < 1 or effective.shape[0] < 1 or np.any(effective <= 0):
+        raise ValueError(f"effective must have shape (T, ...) with positive entries, "
+                         f"got shape {effective.shape}")
+    return np.max(effective / np.minimum.accumulate(effective, axis=0), axis=0)
+
+
+def default_settings_gap(objective, theta0, steps, *, lr=1e-3, noise=0.0, seed=0):
+    """PyTorch's and Keras' Adam at their default settings (ε = 1e-8 on √v̂ and
+    ε̂ = 1e-7 on √v; decay and AMSGrad off, as by default) on the same problem and
+    the same gradient noise.  Returns ``(gap, travel)``: the largest
+    ``|θ_PyTorch − θ_Keras|`` over the run and the largest distance the PyTorch
+    run travels from ``theta0``, so that the gap can be read relative to the motion."""
+    steps = check.integer("steps", steps, low=1)
+    paths = [trajectory(opt, noisy_gradient(objective, noise, seed), theta0, steps)
+             for opt in (Adam(lr=lr), keras_adam(learning_rate=lr))]
+    gap = float(np.max(np.abs(paths[0] - paths[1])))
+    travel = float(np.max(np.abs(paths[0] - paths[0][0])))
+    return gap, travel

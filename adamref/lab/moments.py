@@ -237,8 +237,9 @@ def tracking_stats(estimates, truth, shift_at, *, fraction=0.9, window=50):
 
 # -- the step as a signal-to-noise ratio -------------------------------------------------
 def snr_stream(snr, steps, *, seed, streams=1):
-    """Gradients ``g ~ N(r, 1 − r²)``, so that ``E g² = 1`` and the signal-to-noise
-    ratio ``|E g|/√(E g²)`` is exactly ``r``.  ``snr`` is a scalar or 1-D array of
+    """Gradients ``g ~ N(r, 1 − r²)``, so that ``E g² = 1`` and the book's
+    signal-to-noise ratio ``r = |E g|/√(E g²)`` is exactly ``r`` (the usual
+    ``|E g|/σ`` is ``r/√(1 − r²)``).  ``snr`` is a scalar or 1-D array of
     ratios in [0, 1]; the result has shape ``(steps, len(snr), streams)``."""
     snr = _real_array("snr", snr)
     if snr.ndim > 1:
@@ -285,9 +286,10 @@ def predicted_mean_abs_step(snr, beta1):
     """``E|m|/√(E g²)`` in the steady state, for ``g ~ N(r, 1 − r²)``.
 
     ``m`` is then normal with mean ``r`` and variance ``(1 − r²)(1 − β1)/(1 + β1)``
-    (``ema_noise_std``), and ``v ≈ E g² = 1`` (β2 close to 1).  The mean of a
-    folded normal N(μ, s²) is ``s·√(2/π)·e^{−μ²/2s²} + μ·erf(μ/(s√2))``: about μ
-    when ``μ ≫ s`` and the noise floor ``s·√(2/π)`` when μ = 0.
+    (``ema_noise_std``), and ``v ≈ E g² = 1`` (β2 close to 1).  ``|m|`` is then
+    folded normal: the absolute value of a normal variable N(a, s²), whose mean is
+    ``s·√(2/π)·e^{−a²/2s²} + a·erf(a/(s√2))``: about a when ``a ≫ s`` and the
+    noise floor ``s·√(2/π)`` when a = 0.
     """
     r = _real_array("snr", snr)
     if np.any((r < 0) | (r > 1)):
@@ -298,3 +300,22 @@ def predicted_mean_abs_step(snr, beta1):
     folded = (s * np.sqrt(2 / np.pi) * np.exp(-r**2 / (2 * safe**2))
               + r * erf(r / (safe * np.sqrt(2))))
     return np.where(s > 0, folded, r)
+
+
+def agrees_from(snr, measured, predicted, tol):
+    """The smallest ``r`` of the increasing grid ``snr`` from which on
+    ``|measured − predicted| <= tol`` at every grid point (``None`` if not even at
+    the last one): where a prediction and a measurement agree within a stated
+    tolerance, read off a grid rather than typed in."""
+    snr, measured, predicted = (_real_array(n, x) for n, x in
+                                (("snr", snr), ("measured", measured), ("predicted", predicted)))
+    if not snr.ndim == 1 or snr.shape != measured.shape or snr.shape != predicted.shape:
+        raise ValueError(f"snr, measured and predicted must be 1-D of one length, got shapes "
+                         f"{snr.shape}, {measured.shape}, {predicted.shape}")
+    if np.any(np.diff(snr) <= 0):
+        raise ValueError(f"snr must be increasing, got {snr!r}")
+    tol = check.hyperparameter("tol", tol, low=0.0)
+    bad = np.flatnonzero(~(np.abs(measured - predicted) <= tol))
+    if bad.size == 0:
+        return float(snr[0])
+    return None if bad[-1] == snr.size - 1 else float(snr[bad[-1] + 1])

@@ -7,7 +7,7 @@ sequence ``c_1, …, c_T`` (an array of shape ``(T,)`` or ``(T, ...)``).
 
 ``projected_adam`` runs the paper's Adam (``amsgrad=False``) and AMSGrad
 (``amsgrad=True``) on such a sequence: ``adamref.Adam`` with the step size
-``α_t = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
+``η_t·α = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
 ``inverse_sqrt``) or ``α`` (``"constant"``), each step followed by the
 projection onto the interval.  Hyperparameters may be arrays: they broadcast against each
 other, so one call runs many configurations (the time loop is the only loop).
@@ -81,26 +81,26 @@ def reddi_beta2(C) -> float:
 class OnlineRun:
     """What ``projected_adam`` records.
 
-    ``x``: the iterates, shape ``(T + 1, *config)``; ``x[0]`` is the start and
-    ``x[t]`` the point after update ``t`` (so ``x[t-1]`` is played at step ``t``).
-    ``effective_step``: ``α_t/(√v̂_t + ε)`` used by update ``t``, shape ``(T, *config)``.
+    ``theta``: the iterates θ, shape ``(T + 1, *config)``; ``theta[0]`` is the start and
+    ``theta[t]`` the point after update ``t`` (so ``theta[t-1]`` is played at round ``t``).
+    ``effective_step``: ``η_t·α/(√v̂_t + ε)`` used by update ``t``, shape ``(T, *config)``.
     """
 
-    x: np.ndarray
+    theta: np.ndarray
     effective_step: np.ndarray
 
 
 def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=False,
-                   schedule: str = "sqrt", bias_correction: bool = True, x0=0.0,
+                   schedule: str = "sqrt", bias_correction: bool = True, theta0=0.0,
                    low: float = -1.0, high: float = 1.0) -> OnlineRun:
-    """Adam or AMSGrad with step ``α_t`` and projection onto ``[low, high]``.
+    """Adam or AMSGrad with step ``η_t·α`` and projection onto ``[low, high]``.
 
     ``grads``: the gradient sequence, shape ``(T,)`` or ``(T, *config)``.
-    ``lr, beta1, beta2, eps, x0`` and ``amsgrad`` (a bool or a bool array) may
+    ``lr, beta1, beta2, eps, theta0`` and ``amsgrad`` (a bool or a bool array) may
     be arrays; everything broadcasts to one configuration shape.  Per step:
     ``m ← β1·m + (1−β1)·g``, ``v ← β2·v + (1−β2)·g²``, AMSGrad ``v ← max(v_max, v)``,
     bias correction (if on) as in ``adamref.Adam``, then
-    ``x ← clip(x − α_t·m̂/(√v̂ + ε), low, high)``.
+    ``θ ← clip(θ − η_t·α·m̂/(√v̂ + ε), low, high)``.
     """
     if not isinstance(grads, np.ndarray):
         raise TypeError(f"grads must be a NumPy ndarray, got {type(grads).__name__}")
@@ -111,7 +111,7 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
     beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
     beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
     eps = check.hyperparameter("eps", eps, low=0.0)
-    x0 = check.hyperparameter("x0", x0, low=-np.inf)
+    theta0 = check.hyperparameter("theta0", theta0, low=-np.inf)
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     bias_correction = check.flag("bias_correction", bias_correction)
@@ -122,18 +122,18 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
     amsgrad_arr = np.asarray(amsgrad)
     if amsgrad_arr.dtype != np.bool_:
         raise TypeError(f"amsgrad must be True/False or a bool array, got {amsgrad!r}")
-    if np.any((np.asarray(x0) < low) | (np.asarray(x0) > high)):
-        raise ValueError(f"x0 must lie in [{low}, {high}], got {x0!r}")
+    if np.any((np.asarray(theta0) < low) | (np.asarray(theta0) > high)):
+        raise ValueError(f"theta0 must lie in [{low}, {high}], got {theta0!r}")
 
     shape = np.broadcast_shapes(grads.shape[1:], np.shape(lr), np.shape(beta1),
-                                np.shape(beta2), np.shape(eps), np.shape(x0),
+                                np.shape(beta2), np.shape(eps), np.shape(theta0),
                                 amsgrad_arr.shape)
     steps = grads.shape[0]
     rate = inverse_sqrt(lr) if schedule == "sqrt" else lr
     runs = {}    # one Adam per value of amsgrad that occurs, on every configuration
     for flag in sorted({bool(a) for a in amsgrad_arr.flat}):
         opt = Adam(rate, beta1, beta2, eps, amsgrad=flag, bias_correction=bias_correction)
-        x = np.broadcast_to(np.asarray(x0, dtype=float), shape).copy()
+        x = np.broadcast_to(np.asarray(theta0, dtype=float), shape).copy()
         g = np.empty(shape)
         path, effective = np.empty((steps + 1, *shape)), np.empty((steps, *shape))
         path[0] = x
@@ -142,28 +142,28 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
             opt.step(x, g)
             np.minimum(np.maximum(x, low, out=x), high, out=x)   # projection onto [low, high]
             path[i + 1] = x
-            effective[i] = opt.effective_step()       # α_t/(√v̂_t + ε)
+            effective[i] = opt.effective_step()       # η_t·α/(√v̂_t + ε)
         runs[flag] = path, effective
     if len(runs) == 1:
         path, effective = runs[bool(amsgrad_arr.flat[0])]
     else:                                             # each configuration takes its own
         path, effective = (np.where(amsgrad_arr, ams, adam)
                            for adam, ams in zip(runs[False], runs[True]))
-    return OnlineRun(x=path, effective_step=effective)
+    return OnlineRun(theta=path, effective_step=effective)
 
 
-def average_regret(x, grads, low: float = -1.0, high: float = 1.0) -> np.ndarray:
-    """``R_t/t`` for linear losses ``f_s(x) = c_s·x``: the loss of the points
-    played, ``Σ_{s≤t} c_s·x_{s−1}``, minus that of the best fixed point in
-    hindsight, ``min_{x∈[low,high]} x·Σ_{s≤t} c_s``; shape ``(T, *config)``.
+def average_regret(theta, grads, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """``R_t/t`` for linear losses ``f_s(θ) = c_s·θ``: the loss of the points
+    played, ``Σ_{s≤t} c_s·θ_{s−1}``, minus that of the best fixed point in
+    hindsight, ``min_{θ∈[low,high]} θ·Σ_{s≤t} c_s``; shape ``(T, *config)``.
 
-    ``x`` is ``OnlineRun.x`` (shape ``(T + 1, ...)``), ``grads`` the sequence.
+    ``theta`` is ``OnlineRun.theta`` (shape ``(T + 1, ...)``), ``grads`` the sequence.
     """
     if not np.ndim(low) == np.ndim(high) == 0 or not low < high:
         raise ValueError(f"low and high must be scalars with low < high, got {low!r}, {high!r}")
-    x, grads = np.asarray(x, dtype=float), np.asarray(grads, dtype=float)
+    x, grads = np.asarray(theta, dtype=float), np.asarray(grads, dtype=float)
     if x.ndim == 0 or grads.ndim == 0 or x.shape[0] != grads.shape[0] + 1:
-        raise ValueError(f"x must have one more row than grads, got shapes {x.shape} "
+        raise ValueError(f"theta must have one more row than grads, got shapes {x.shape} "
                          f"and {grads.shape}")
     g = grads.reshape(grads.shape + (1,) * (x.ndim - grads.ndim))
     played = np.cumsum(g * x[:-1], axis=0)

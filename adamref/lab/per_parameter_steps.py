@@ -14,6 +14,7 @@ import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
+from adamref.optim.optimizer import power_table
 from adamref.optim.baselines import SGD
 from adamref.problems.objectives import Quadratic
 from adamref.problems.runs import run, trajectory
@@ -131,3 +132,65 @@ def sign_descent(gradient, theta0, lr, steps) -> np.ndarray:
         raise TypeError(f"gradient must be a callable theta -> gradient, got {gradient!r:.60}")
     lr = check.hyperparameter("lr", lr, low=0.0)
     return trajectory(SGD(lr=lr), lambda theta: np.sign(gradient(theta)), theta0, steps)
+
+
+def step_supremum(t, beta1=0.9, beta2=0.999):
+    """The largest ``|m̂_t|/√v̂_t`` over *all* gradient sequences ``g_1 … g_t``
+    (ε = 0), i.e. the largest ``|Δθ_t|/α`` Adam can take at step ``t``:
+
+    ``(1 − β1)/(1 − β1^t) · √(1 − β2^t)/√(1 − β2) · √(Σ_{k<t} (β1²/β2)^k)``.
+
+    By Cauchy–Schwarz on ``m_t = (1 − β1) Σ_i β1^{t−i} g_i`` against
+    ``v_t = (1 − β2) Σ_i β2^{t−i} g_i²``; equality for ``g_i ∝ (β2/β1)^i``
+    (``extremal_gradients``).  ``t`` may be an integer array.  The sum grows
+    without bound in ``t`` when ``β1² ≥ β2``.  Only + − × ÷ √ and repeated
+    multiplication, so the value is the same on every CPU."""
+    t_array = np.asarray(t)
+    if t_array.dtype.kind not in "iu" or t_array.size == 0 or np.any(t_array < 1):
+        raise ValueError(f"t must be an integer (or integer array) >= 1, got {t!r}")
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    if isinstance(beta1, np.ndarray) or isinstance(beta2, np.ndarray) or beta2 == 0:
+        raise ValueError(f"beta1 and beta2 must be numbers with beta2 > 0, "
+                         f"got beta1={beta1!r}, beta2={beta2!r}")
+    t_max = int(t_array.max())
+    # Σ_{k<t} q^k for t = 1 … t_max, with q^k by repeated multiplication
+    q_powers = np.cumprod(np.concatenate([[1.0], np.full(t_max - 1, beta1 * beta1 / beta2)]))
+    partial = np.cumsum(q_powers)[t_array - 1]
+    b1t, b2t = power_table(beta1, 1, t_max)[t_array - 1], power_table(beta2, 1, t_max)[t_array - 1]
+    return (1 - beta1) / (1 - b1t) * np.sqrt(1 - b2t) / np.sqrt(1 - beta2) * np.sqrt(partial)
+
+
+def step_supremum_limit(beta1=0.9, beta2=0.999) -> float:
+    """``sup_t step_supremum(t)`` for ``β1² < β2``:
+    ``(1 − β1)/√((1 − β2)(1 − β1²/β2))`` (≈ 7.27 at the defaults); ``inf`` when
+    ``β1² ≥ β2``, where no bound holds."""
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    if isinstance(beta1, np.ndarray) or isinstance(beta2, np.ndarray) or beta2 == 0:
+        raise ValueError(f"beta1 and beta2 must be numbers with beta2 > 0, "
+                         f"got beta1={beta1!r}, beta2={beta2!r}")
+    q = beta1 * beta1 / beta2
+    if q >= 1:
+        return float("inf")
+    return float((1 - beta1) / np.sqrt((1 - beta2) * (1 - q)))
+
+
+def extremal_gradients(steps, beta1=0.9, beta2=0.999) -> np.ndarray:
+    """The gradient sequence that attains ``step_supremum`` at *every* step
+    ``t ≤ steps``: ``g_i ∝ (β2/β1)^i``, normalized so that the last one is 1
+    (``g_i = (β1/β2)^{steps − i}``, by repeated multiplication).  Shape ``(steps,)``.
+
+    Raises if the earliest gradient would fall below 1e-100 (its square would
+    underflow towards float64's smallest numbers): choose fewer steps."""
+    steps = check.integer("steps", steps, low=1)
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    if isinstance(beta1, np.ndarray) or isinstance(beta2, np.ndarray) or beta1 == 0 or beta2 == 0:
+        raise ValueError(f"beta1 and beta2 must be numbers > 0, got beta1={beta1!r}, beta2={beta2!r}")
+    ratio = beta1 / beta2
+    g = np.cumprod(np.concatenate([[1.0], np.full(steps - 1, ratio)]))[::-1].copy()
+    if g[0] < 1e-100 or g[0] > 1e100:
+        raise ValueError(f"steps={steps} is too many for beta1={beta1}, beta2={beta2}: "
+                         f"the first gradient would be {g[0]:.1e} (keep it within 1e±100)")
+    return g

@@ -28,14 +28,14 @@ def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
     ax.legend(loc="upper right", fontsize="small", markerscale=6)
     ax = axes[1]
     ax.plot(t, h["v_hat"], color="tab:green", linewidth=1, label=r"$\hat v_t$")
-    ax.plot(t, second, "k--", linewidth=1.2, label=r"$E[g^2]$")
+    ax.plot(t, second, "k--", linewidth=1.2, label=r"$\mathbb{E}[g^2]$")
     ax.set(ylim=(0, 1.6 * second.max()), xlabel="step $t$", ylabel="squared gradient",
            title=rf"Second moment, $\beta_2$ = {beta2:g}")
     ax.legend(loc="upper right", fontsize="small")
     ax = axes[2]
     ax.plot(t, -h["step"], color="tab:blue", linewidth=1,
             label=r"$\hat m_t / (\sqrt{\hat v_t} + \epsilon)$")
-    ax.plot(t, mean / np.sqrt(second), "k--", linewidth=1.2, label=r"SNR $E[g]/\sqrt{E[g^2]}$")
+    ax.plot(t, mean / np.sqrt(second), "k--", linewidth=1.2, label=r"$\mathbb{E}[g]/\sqrt{\mathbb{E}[g^2]}$ (signed $r$)")
     ax.set(ylim=(-1.1, 1.1), xlabel="step $t$", ylabel=r"step / $\alpha$",
            title="Step size and signal-to-noise ratio")
     ax.legend(loc="lower left", fontsize="small", ncol=2)
@@ -45,10 +45,10 @@ def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
 
 def plot_snr_steps(results, ax):
     """Measured mean |Δθ|/α (markers) and mean signed step (crosses) against the
-    SNR, with the folded-normal prediction (lines) and the identity (dotted).
+    book's SNR r, with the folded-normal prediction (lines) and the identity (dotted).
     ``results`` maps β1 to an ``adamref.ema.snr_step_sizes`` result."""
     checked_mapping("results", results)
-    ax.plot([0, 1], [0, 1], ":", color="0.4", label="step = SNR")
+    ax.plot([0, 1], [0, 1], ":", color="0.4", label=r"step = $r$")
     for i, (beta1, r) in enumerate(results.items()):
         color = f"C{i}"
         grid = np.linspace(0, 1, 101)
@@ -58,8 +58,8 @@ def plot_snr_steps(results, ax):
                 label=rf"measured mean $|\Delta\theta|/\alpha$, $\beta_1$ = {beta1:g}")
         ax.plot(r["snr"], r["mean_signed"], "x", color=color, markersize=8,
                 label=rf"measured mean signed step, $\beta_1$ = {beta1:g}")
-    ax.set(xlabel=r"SNR $|E[g]|/\sqrt{E[g^2]}$", ylabel=r"step / $\alpha$",
-           title="Adam's step size against the gradient's SNR", xlim=(-0.02, 1.02),
+    ax.set(xlabel=r"$r = |\mathbb{E}[g]|/\sqrt{\mathbb{E}[g^2]}$", ylabel=r"step / $\alpha$",
+           title=r"Adam's step size against the gradient's $r$", xlim=(-0.02, 1.02),
            ylim=(-0.05, 1.05))
     ax.legend(loc="lower right", fontsize="x-small")
     return ax

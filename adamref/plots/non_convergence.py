@@ -11,14 +11,14 @@ from adamref.plots.style import axes_or_new, label_color, series
 
 
 def plot_iterates(paths: dict, ax=None, *, title=None, optimum=-1.0):
-    """``x_t`` against ``t`` (log time axis), one line per label."""
+    """``θ_t`` against ``t`` (log time axis), one line per label."""
     paths = series("paths", paths)
     ax = axes_or_new(ax)
     for i, (label, x) in enumerate(paths.items()):
         ax.plot(np.arange(1, x.size + 1), x, color=label_color(label, i), label=label, linewidth=1)
     ax.axhline(optimum, color="k", linestyle=":", label=f"optimum x = {optimum:g}")
     ax.set_xscale("log")
-    ax.set(xlabel="step $t$", ylabel="$x_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
+    ax.set(xlabel="step $t$", ylabel=r"$\theta_t$", ylim=(-1.1, 1.1), title=title or "Iterates")
     ax.legend(loc="center left")
     return ax
 
@@ -38,15 +38,15 @@ def plot_average_regret(regrets: dict, ax=None, *, title=None):
 
 def draw_online(fig, C=3.0, lr=0.1, steps=3000):
     """Explorer figure for Reddi et al.'s Theorem 1 problem with constant ``C``
-    (β1 = 0, β2 = 1/(1 + C²), α_t = α/√t): Adam and AMSGrad iterates and
+    (β1 = 0, β2 = 1/(1 + C²), η_t·α = α/√t): Adam and AMSGrad iterates and
     average regret.  Returns the ``OnlineRun``."""
     beta2 = online.reddi_beta2(C)
     grads = online.cyclic_gradients(steps, large=C, small=-1.0, period=3)
     run = online.projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2,
                                 amsgrad=np.array([False, True]))
-    regret = online.average_regret(run.x, grads)
+    regret = online.average_regret(run.theta, grads)
     ax_x, ax_r = fig.subplots(1, 2)
-    plot_iterates({"Adam": run.x[1:, 0], "AMSGrad": run.x[1:, 1]}, ax_x,
+    plot_iterates({"Adam": run.theta[1:, 0], "AMSGrad": run.theta[1:, 1]}, ax_x,
                   title=f"Iterates (C = {C:g}, β2 = {beta2:.3g}, α = {lr:.2g})")
     plot_average_regret({"Adam": regret[:, 0], "AMSGrad": regret[:, 1]}, ax_r,
                         title="Average regret $R_t/t$")
@@ -55,13 +55,13 @@ def draw_online(fig, C=3.0, lr=0.1, steps=3000):
 
 
 def plot_effective_steps(steps: dict, ax=None, *, title=None):
-    """Effective step ``α_t/(√v̂_t + ε)`` against ``t`` (log y)."""
+    """Effective step ``η_t·α/(√v̂_t + ε)`` against ``t`` (log y)."""
     steps = series("steps", steps)
     ax = axes_or_new(ax)
     for i, (label, s) in enumerate(steps.items()):
         ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label,
                     linewidth=1)
-    ax.set(xlabel="step $t$", ylabel=r"$\alpha_t/(\sqrt{\hat v_t}+\epsilon)$",
+    ax.set(xlabel="step $t$", ylabel=r"$\eta_t\alpha/(\sqrt{\hat v_t}+\epsilon)$",
            title=title or "Effective step size")
     ax.legend(loc="best")
     return ax

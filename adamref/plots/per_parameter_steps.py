@@ -21,8 +21,8 @@ from adamref.plots.style import axes_or_new, label_color, series
 
 
 def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, title=None):
-    """Average and largest ``|Δθ|/α`` against the gradient mean μ (noise σ fixed),
-    with the signal-to-noise prediction ``|μ|/√(μ² + σ²)`` and the line ``|Δθ| = α``."""
+    """Average and largest ``|Δθ|/α`` against the gradient mean E[g] (noise σ fixed),
+    with the prediction ``r = |E[g]|/√(E[g]² + σ²)`` and the line ``|Δθ| = α``."""
     means, mean_steps, max_steps = (np.asarray(a, dtype=float)
                                     for a in (means, mean_steps, max_steps))
     if not (means.ndim == 1 and means.shape == mean_steps.shape == max_steps.shape):
@@ -32,11 +32,11 @@ def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, ti
     ax = axes_or_new(ax)
     grid = np.linspace(0, means.max(), 200)
     ax.plot(grid, grid / np.sqrt(grid**2 + noise**2), "k--", lw=1,
-            label=r"$|\mu|/\sqrt{\mu^2+\sigma^2}$")
+            label=r"$r = |\mathbb{E}[g]|/\sqrt{\mathbb{E}[g]^2+\sigma^2}$")
     ax.plot(means, mean_steps, "o-", color="tab:red", label=r"mean $|\Delta\theta|/\alpha$")
     ax.plot(means, max_steps, "^-", color="tab:purple", label=r"max $|\Delta\theta|/\alpha$")
     ax.axhline(1.0, color="0.5", lw=0.8)
-    ax.set(xlabel=r"gradient mean $\mu$ (noise $\sigma = %g$)" % noise,
+    ax.set(xlabel=r"gradient mean $\mathbb{E}[g]$ (noise $\sigma = %g$)" % noise,
            ylabel=r"step size $|\Delta\theta| / \alpha$",
            title=title or "Dense noisy gradients")
     ax.legend(loc="lower right")
@@ -62,6 +62,30 @@ def plot_spike_steps(t, measured, ax=None, *, beta1=0.9, beta2=0.999, title=None
     ax.set(xlabel="step $t$ of the spike (after $t-1$ zero gradients)",
            ylabel=r"step size $|\Delta\theta| / \alpha$", title=title or "A spike after silence")
     ax.legend(loc="lower right")
+    return ax
+
+
+def plot_step_supremum(t, measured, supremum, spike, ax=None, *, limit, heuristic, title=None):
+    """The largest possible step ``S_t`` (line), the steps ``adamref.Adam`` takes on
+    the extremal gradients (dots, about 14 evenly on the log axis), the spike after
+    silence (dashed), the limit ``S_∞`` and the heuristic figure (grey lines):
+    all computed by the lab, drawn here."""
+    t, measured, supremum, spike = (np.asarray(x, dtype=float) for x in (t, measured, supremum, spike))
+    if not (t.ndim == 1 and t.shape == measured.shape == supremum.shape == spike.shape):
+        raise ValueError(f"t, measured, supremum and spike must be 1-D arrays of one length, "
+                         f"got shapes {t.shape}, {measured.shape}, {supremum.shape}, {spike.shape}")
+    ax = axes_or_new(ax)
+    ax.semilogx(t, supremum, "k-", lw=1.2, label=r"$S_t$ (theorem)")
+    shown = np.unique(np.geomspace(1, t.size, 14).astype(int)) - 1   # evenly on the log axis
+    ax.semilogx(t[shown], measured[shown], "o", color="tab:red",
+                label=r"measured, $g_i \propto (\beta_2/\beta_1)^i$")
+    ax.semilogx(t, spike, "k--", lw=1, label="spike after silence")
+    ax.axhline(limit, color="0.4", lw=0.8, label=rf"$S_\infty$ = {limit:.2f}")
+    ax.axhline(heuristic, color="0.6", lw=0.8, ls="-.",
+               label=rf"$(1-\beta_1)/\sqrt{{1-\beta_2}}$ = {heuristic:.2f}")
+    ax.set(xlabel="step $t$", ylabel=r"step size $|\Delta\theta_t| / \alpha$",
+           title=title or "The largest possible step")
+    ax.legend(loc="center left", fontsize="small")
     return ax
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref.lab.frameworks import (OptaxAMSGrad, decoupled_fixed_point, l2_fixed_point,
+from adamref.lab.frameworks import (OptaxAMSGrad, amsgrad_effective_steps,
+                                    decoupled_fixed_point, l2_fixed_point, largest_growth,
                                     optax_adam_update, optax_amsgrad_update,
                                     paper_adamw_update)
 from adamref.plots import frameworks as plot_frameworks
@@ -33,6 +34,25 @@ def test_decoupled_fixed_point_matches_a_noisy_run():
             total += theta
     np.testing.assert_allclose(total.mean(axis=0) / 1500,
                                decoupled_fixed_point(1.0, 1.0, sigma, 0.1), atol=0.03)
+
+
+def test_only_optax_amsgrad_has_a_nonincreasing_effective_step():
+    drop = np.where(np.arange(500) < 10, 1.0, 0.01)
+    eff = amsgrad_effective_steps(drop)
+    assert largest_growth(eff["Optax"]) == 1.0
+    # PyTorch's v_max is frozen at v_10 while 1 − β2^t keeps growing
+    expected = np.sqrt((1 - 0.999**500) / (1 - 0.999**10))
+    assert largest_growth(eff["PyTorch"]) == pytest.approx(expected, rel=1e-6)
+    # they read the optimizers' own state: the steps taken match α̃·m̂
+    opt = adamref.Adam(lr=1.0, amsgrad=True)
+    theta = np.zeros(1)
+    for g in drop[:20]:
+        opt.step(theta, np.array([g]))
+    assert eff["PyTorch"][19] == pytest.approx(opt.effective_step()[0])
+    with pytest.raises(ValueError, match="effective must have shape"):
+        largest_growth(np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="grads must have shape"):
+        amsgrad_effective_steps(np.zeros(0))
 
 
 @pytest.mark.parametrize("call, error, message", [

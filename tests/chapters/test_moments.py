@@ -175,3 +175,14 @@ def test_plot_snr_steps_draws_measurements_and_prediction():
         plot_snr_steps({}, ax)
     plt.close(fig)
 
+
+
+def test_agrees_from_reads_the_tolerance_off_the_grid():
+    r = np.array([0.0, 0.2, 0.4, 0.6])
+    assert ema.agrees_from(r, np.array([0.2, 0.25, 0.405, 0.6]), r, 0.01) == 0.4
+    assert ema.agrees_from(r, r, r, 0.0) == 0.0
+    assert ema.agrees_from(r, r + np.array([0, 0, 0, 0.1]), r, 0.01) is None
+    with pytest.raises(ValueError, match="snr must be increasing"):
+        ema.agrees_from(r[::-1], r, r, 0.01)
+    with pytest.raises(ValueError, match="one length"):
+        ema.agrees_from(r, r[:2], r, 0.01)

@@ -47,9 +47,9 @@ def test_constant_schedule_is_adamref_adam_followed_by_clipping(amsgrad, bias_co
         np.clip(x, -1.0, 1.0, out=x)
         expected.append(x[0])
     run = online.projected_adam(grads, lr=0.05, beta1=0.9, beta2=0.99, amsgrad=amsgrad,
-                                schedule="constant", bias_correction=bias_correction, x0=0.3)
-    np.testing.assert_allclose(run.x[1:], expected, rtol=0, atol=1e-15)
-    assert run.x[0] == 0.3 and np.all(np.abs(run.x) <= 1)
+                                schedule="constant", bias_correction=bias_correction, theta0=0.3)
+    np.testing.assert_allclose(run.theta[1:], expected, rtol=0, atol=1e-15)
+    assert run.theta[0] == 0.3 and np.all(np.abs(run.theta) <= 1)
 
 
 def test_unprojected_run_with_array_hyperparameters_matches_separate_adam_runs():
@@ -62,7 +62,7 @@ def test_unprojected_run_with_array_hyperparameters_matches_separate_adam_runs()
         opt, x = adamref.Adam(lr=lr), np.array([0.0])
         for t, g in enumerate(grads):
             opt.step(x, np.array([g]))
-            assert run.x[t + 1, k] == pytest.approx(x[0], abs=1e-14)
+            assert run.theta[t + 1, k] == pytest.approx(x[0], abs=1e-14)
 
 
 def test_sqrt_schedule_matches_a_scalar_reference_loop():
@@ -77,7 +77,7 @@ def test_sqrt_schedule_matches_a_scalar_reference_loop():
         m_hat, v_hat = m / (1 - b1**t), vmax / (1 - b2**t)
         step = alpha / np.sqrt(t) / (np.sqrt(v_hat) + eps)
         x = min(1.0, max(-1.0, x - step * m_hat))
-        assert run.x[t] == pytest.approx(x, abs=1e-12)
+        assert run.theta[t] == pytest.approx(x, abs=1e-12)
         assert run.effective_step[t - 1] == pytest.approx(step, rel=1e-12)
 
 
@@ -85,8 +85,8 @@ def test_theorem_1_adam_goes_to_the_worst_point_amsgrad_to_the_best():
     grads = online.cyclic_gradients(3000, 3.0, -1.0, 3)
     run = online.projected_adam(grads, lr=0.1, beta1=0.0, beta2=online.reddi_beta2(3.0),
                                 amsgrad=np.array([False, True]))
-    assert run.x[-1, 0] > 0.99 and run.x[-1, 1] < -0.99
-    regret = online.average_regret(run.x, grads)
+    assert run.theta[-1, 0] > 0.99 and run.theta[-1, 1] < -0.99
+    regret = online.average_regret(run.theta, grads)
     assert regret[-1, 0] > 0.6 and regret[-1, 1] < 0.1
     # the effective step of Adam grows between large gradients, AMSGrad's never does
     assert np.all(np.diff(run.effective_step[:, 1]) <= 0)
@@ -110,8 +110,8 @@ def test_average_regret_of_fixed_players():
     (lambda: online.projected_adam(np.ones(3), lr=-1.0), ValueError, "lr must be >= 0"),
     (lambda: online.projected_adam(np.ones(3), schedule="cosine"), ValueError,
      "schedule must be one of .* got 'cosine'"),
-    (lambda: online.projected_adam(np.ones(3), x0=2.0), ValueError,
-     r"x0 must lie in \[-1.0, 1.0\]"),
+    (lambda: online.projected_adam(np.ones(3), theta0=2.0), ValueError,
+     r"theta0 must lie in \[-1.0, 1.0\]"),
     (lambda: online.projected_adam(np.ones(3), amsgrad="yes"), TypeError, "amsgrad must be"),
     (lambda: online.projected_adam(np.ones(3), low=1.0, high=-1.0), ValueError, "low < high"),
     (lambda: online.cyclic_gradients(0), ValueError, "steps must be an integer >= 1, got 0"),
@@ -132,7 +132,7 @@ def test_draw_online_plots_the_run():
     fig = plt.figure()
     run = plot_non_convergence.draw_online(fig, C=3.0, lr=0.1, steps=300)
     ax_x, ax_r = fig.axes
-    np.testing.assert_array_equal(ax_x.lines[0].get_ydata(), run.x[1:, 0])
+    np.testing.assert_array_equal(ax_x.lines[0].get_ydata(), run.theta[1:, 0])
     assert "C = 3" in ax_x.get_title() and ax_x.get_xlabel() and ax_r.get_ylabel()
 
 

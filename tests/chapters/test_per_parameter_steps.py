@@ -6,8 +6,9 @@ import pytest
 import adamref
 from adamref.problems import Quadratic
 from adamref.problems.runs import trajectory
-from adamref.lab.per_parameter_steps import (badly_scaled_quadratic,
+from adamref.lab.per_parameter_steps import (badly_scaled_quadratic, extremal_gradients,
                                              sgd_steps_to_reach, sign_descent, spike_step,
+                                             step_supremum, step_supremum_limit,
                                              step_vs_gradient_scale, steps_along,
                                              steps_to_reach)
 import matplotlib.pyplot as plt
@@ -125,6 +126,47 @@ class TestStepSizes:
             steps_along(object(), np.zeros((2, 2)))
 
 
+class TestStepSupremum:
+    def test_extremal_sequence_attains_the_supremum_at_every_step(self):
+        g = extremal_gradients(300)
+        steps = np.abs(steps_along(adamref.Adam(lr=1.0, eps=0.0), g))
+        np.testing.assert_allclose(steps, step_supremum(np.arange(1, 301)), rtol=1e-12)
+
+    def test_no_sequence_exceeds_it(self):
+        rng = np.random.default_rng(3)
+        grads = rng.standard_normal((200, 500)) * rng.lognormal(0, 3, (200, 500))
+        steps = np.abs(steps_along(adamref.Adam(lr=1.0, eps=0.0), grads))
+        bound = step_supremum(np.arange(1, 201))[:, None]
+        assert np.all(steps <= bound * (1 + 1e-12))
+        assert steps.max() < 0.9 * bound.max()      # random sequences are far from it
+
+    def test_spike_is_the_one_term_case_and_limit_is_727_at_defaults(self):
+        assert step_supremum(1) == pytest.approx(1.0)
+        assert step_supremum_limit() == pytest.approx(7.2703, abs=1e-4)
+        t = np.arange(1, 30001)
+        s = step_supremum(t)
+        assert s.max() < step_supremum_limit() and s[-1] == pytest.approx(step_supremum_limit(), rel=1e-5)
+        assert np.all(s >= spike_step(t) * (1 - 1e-12))
+
+    def test_unbounded_when_beta1_squared_reaches_beta2(self):
+        assert step_supremum_limit(0.9, 0.81) == np.inf
+        s = step_supremum(np.array([10, 100, 1000]), 0.99, 0.95)
+        assert s[0] < s[1] < s[2] and s[2] > 1e6
+        g = extremal_gradients(100, 0.99, 0.95)
+        measured = np.abs(steps_along(adamref.Adam(lr=1.0, beta1=0.99, beta2=0.95, eps=0.0), g))[-1]
+        assert measured == pytest.approx(s[1], rel=1e-12)
+
+    def test_rejects_bad_arguments(self):
+        with pytest.raises(ValueError, match="t must be an integer"):
+            step_supremum(0)
+        with pytest.raises(ValueError, match="beta2"):
+            step_supremum(3, 0.9, 1.0)
+        with pytest.raises(ValueError, match="steps=5000 is too many"):
+            extremal_gradients(5000, 0.5, 0.999)
+        with pytest.raises(ValueError, match="steps must be an integer"):
+            extremal_gradients(0)
+
+
 class TestBadlyScaledProgress:
     def test_adam_moves_every_coordinate_alike_and_sgd_does_not(self):
         bowl = badly_scaled_quadratic()
@@ -195,6 +237,13 @@ def test_plot_functions_draw_labelled_axes():
     t = np.array([1, 10, 100])
     ax = plot_steps.plot_spike_steps(t, spike_step(t))
     np.testing.assert_allclose(ax.lines[1].get_ydata(), spike_step(t))
+    t = np.arange(1, 101)
+    ax = plot_steps.plot_step_supremum(t, step_supremum(t), step_supremum(t), spike_step(t),
+                                       limit=7.27, heuristic=3.16)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), step_supremum(t))
+    assert ax.get_title() == "The largest possible step" and ax.get_xlabel() == "step $t$"
+    with pytest.raises(ValueError, match="one length"):
+        plot_steps.plot_step_supremum(t, t[:3], t, t, limit=1.0, heuristic=1.0)
     ax = plot_steps.plot_step_vs_scale([1e-3, 1.0], {"a": [0.5, 1.0], "b": [0.1, 1.0]})
     assert len(ax.lines) == 2 and ax.get_xscale() == "log"
     ax = plot_frameworks.plot_step_curves({"Adam": [1.0, 0.5, 0.4]})
