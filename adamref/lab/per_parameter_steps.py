@@ -99,7 +99,7 @@ def steps_to_reach(distances, tol):
     if isinstance(tol, np.ndarray):
         raise TypeError(f"tol must be a number, got an array of shape {tol.shape}")
     reached = distances <= tol * distances[0]
-    first = np.argmax(reached, axis=0).astype(float)
+    first = np.argmax(reached, axis=0).astype(float)  # not tuning: the first step within tol
     first[~reached.any(axis=0)] = np.inf
     return first
 

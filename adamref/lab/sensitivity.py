@@ -89,7 +89,7 @@ class SweepResult:
         for name, axis in self.axes.items():
             if name in values:
                 target = values[name]
-                index.append(int(np.argmin(np.abs(axis - target))))
+                index.append(int(np.argmin(np.abs(axis - target))))  # not tuning: a grid lookup
             else:
                 index.append(slice(None))
         unknown = set(values) - set(self.axes)
