@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adamref.optim import validation as check
+from adamref.lab.per_parameter_steps import step_supremum
 from adamref.problems import runs
 from adamref.problems.datasets import LeastSquares
 from adamref.problems.objectives import Rosenbrock
@@ -177,32 +178,13 @@ def grid_configurations(result: SweepResult, indices) -> list[dict]:
 # -- why Adam cannot "diverge" in these sweeps ------------------------------------------
 def adam_step_bound(beta1, beta2, steps) -> float:
     """The largest ``|m̂_t / √v̂_t|`` any gradient sequence can produce in the first
-    ``steps`` steps (β1² < β2, ε ≥ 0): Adam's step per coordinate is at most
-    ``α`` times this number, whatever the gradients.
-
-    Proof sketch (Cauchy–Schwarz): ``m_t = (1−β1) Σ_{k<t} β1^k g_{t−k}`` and
-    ``v_t = (1−β2) Σ_{k<t} β2^k g²_{t−k}``; writing ``β1^k g = (β1^k/β2^{k/2})·(β2^{k/2} g)``
-    gives ``|m_t| ≤ (1−β1)/√(1−β2) · √(Σ_{k<t} q^k) · √v_t`` with ``q = β1²/β2``, and
-    bias correction multiplies the ratio by ``√(1−β2^t)/(1−β1^t)``; ε ≥ 0 only
-    shrinks the step.  The maximum over ``t ≤ steps`` is computed with + − × ÷ √
-    only (the same on every CPU)."""
-    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0)
-    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0)
+    ``steps`` steps: Adam's step per coordinate is at most ``α`` times this number,
+    whatever the gradients (ε ≥ 0 only shrinks it).  It is the maximum over
+    ``t ≤ steps`` of ``per_parameter_steps.step_supremum(t)``, the theorem (with
+    its proof) of the per-parameter steps chapter; for ``β1² ≥ β2`` it still
+    exists for a finite run, but grows without bound with ``steps``."""
     steps = check.integer("steps", steps, low=1)
-    if not beta1 * beta1 < beta2 < 1:
-        raise ValueError(f"adam_step_bound needs beta1² < beta2 < 1, got beta1={beta1!r}, "
-                         f"beta2={beta2!r}")
-    q = beta1 * beta1 / beta2
-    bound, geometric, b1t, b2t, qk = 0.0, 0.0, 1.0, 1.0, 1.0
-    for _ in range(steps):
-        geometric += qk              # Σ_{k<t} q^k
-        qk *= q
-        b1t *= beta1                 # β1^t, β2^t by repeated multiplication
-        b2t *= beta2
-        ratio = ((1 - beta1) * np.sqrt(geometric) * np.sqrt(1 - b2t)
-                 / ((1 - b1t) * np.sqrt(1 - beta2)))
-        bound = max(bound, float(ratio))
-    return bound
+    return float(np.max(step_supremum(np.arange(1, steps + 1), beta1, beta2)))
 
 
 # -- the same spectrum, rotated ----------------------------------------------------------

@@ -138,8 +138,8 @@ def test_adam_step_bound_is_attained_and_never_exceeded():
         before = theta.copy()
         opt.step(theta, scale * rng.standard_normal((64, 3)))
         assert np.abs(theta - before).max() <= adam_step_bound(0.9, 0.999, t + 1) * (1 + 1e-12)
-    with pytest.raises(ValueError, match=r"needs beta1² < beta2 < 1, got beta1=0.99, beta2=0.9"):
-        adam_step_bound(0.99, 0.9, 10)
+    # beta1² >= beta2: a bound for every finite run, growing without limit
+    assert adam_step_bound(0.99, 0.9, 100) < adam_step_bound(0.99, 0.9, 1000) / 1e3
     with pytest.raises(ValueError, match=r"steps must be an integer >= 1, got 0"):
         adam_step_bound(0.9, 0.999, 0)
 
