@@ -63,14 +63,6 @@ def power(base, t: int):
     1 − β^t of Adam that is at most about 400 ulps of 1 at β = 0.999
     (max over t of t·β^t = 1/(e·ln(1/β))).
     """
-    if type(base) is float:          # the common case, in plain Python floats
-        result = 1.0
-        while t:
-            if t & 1:
-                result *= base
-            t >>= 1
-            base *= base             # one squaring more than needed: unused, harmless
-        return result
     scalar = np.ndim(base) == 0
     factor = float(base) if scalar else np.array(base, dtype=np.float64)
     result = 1.0 if scalar else np.ones_like(factor)
