@@ -88,17 +88,12 @@ def _checked_arrays(**arrays):
         if name not in (first_name, "grad") and value.dtype != first.dtype:
             raise TypeError(f"{name} must have the dtype of {first_name} ({first.dtype}), "
                             f"got dtype {value.dtype}")
-    grad = arrays["grad"]
-    try:
-        with np.errstate(**CHECK_POLICY):
-            np.square(grad.astype(first.dtype, copy=False))
-    except FloatingPointError as error:
-        raise overflow_error("grad", error, first.dtype, grad) from None
+    grad = _squares_fit(arrays["grad"], first.dtype)
     for name in NONNEGATIVE:
         if name in arrays and np.any(arrays[name] < 0):
             raise ValueError(f"{name} must be >= 0 (an average or a sum of squares), got "
                              f"{float(arrays[name][arrays[name] < 0].flat[0])!r}")
-    arrays["grad"] = grad.astype(first.dtype, copy=False)
+    arrays["grad"] = grad
     return arrays.values()
 
 
@@ -132,11 +127,15 @@ def _effective_gradient(theta, grad, weight_decay, maximize):
 
 
 def _squares_fit(grad, dtype):
+    """``grad`` in ``dtype``; ``FloatingPointError`` (named ``grad``) if the cast
+    or a square overflows it."""
     try:
         with np.errstate(**CHECK_POLICY):
-            np.square(grad)
+            cast = grad.astype(dtype, copy=False)
+            np.square(cast)
     except FloatingPointError as error:
         raise overflow_error("grad", error, dtype, grad) from None
+    return cast
 
 
 def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
