@@ -172,8 +172,7 @@ class Engine:
         else:
             per_block = self.run(jobs, optimizer._magnitudes, constants)
             magnitudes = tuple(float(x) for x in np.max(per_block, axis=0))   # NaN wins
-        # The margin covers the rounding of the bound against the dtype's own.
-        if optimizer._square_bound(magnitudes, buffers) <= LARGEST[theta.dtype] * (1 - 1e-6):
+        if optimizer._bound_fits(magnitudes, buffers, theta.dtype):
             return
 
         def exact(theta, grad, buffers, scratch, c):

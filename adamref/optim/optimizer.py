@@ -171,6 +171,24 @@ class _Checked:
                 and self.grad_signatures == tuple([_grad_signature(a) for a in grads
                                                    if isinstance(a, np.ndarray)]))
 
+    def direct_block(self, theta, grad, buffers):
+        """For a checked single array that is one direct block: the block
+        ``(theta, grad, state, scratch)`` if ``theta`` is that array, unchanged,
+        and ``grad`` has the checked gradient's signature and shares no memory
+        with it or the state; else None (the full path decides).  ``matches``
+        and ``new_gradients_overlap`` for the one-array case, without lists."""
+        if (not self.direct or type(grad) is not np.ndarray or buffers is not self.buffers
+                or self.refs[0]() is not theta or _signature(theta) != self.signatures[0]
+                or _grad_signature(grad) != self.grad_signatures[0]):
+            return None
+        # The state's buffers own their memory: a view of one has it as its base.
+        # may_share_memory compares address ranges: its "no" is exact.
+        if self.grad_refs[0]() is not grad and (
+                id(grad) in self.buffer_ids or id(grad.base) in self.buffer_ids
+                or np.may_share_memory(grad, theta)):
+            return None
+        return theta, grad, self.leaf_buffers[0], self.scratch[0]
+
     def new_gradients_overlap(self, params, grads):
         """For gradients that are not the checked arrays: the first clash of
         ``tree.check_disjoint`` (a gradient that shares memory with a
@@ -309,6 +327,12 @@ class Optimizer:
         root = g + float(np.max(self._hyper["weight_decay"])) * theta if self._l2 else g
         return root * root
 
+    def _bound_fits(self, magnitudes, buffers: dict, dtype) -> bool:
+        """Whether ``_square_bound`` fits ``dtype`` comfortably (False for NaN):
+        then no square can overflow and the exact check is not needed.  The
+        margin covers the rounding of the bound against the dtype's own."""
+        return self._square_bound(magnitudes, buffers) <= LARGEST[dtype] * (1 - 1e-6)
+
     def _square_check(self, theta, grad, buffers, scratch, c):
         """The exact check, on one block: compute the squared effective gradient
         into scratch as the update will (the engine runs it under
@@ -341,26 +365,16 @@ class Optimizer:
         bound and the update.  Returns False, having changed nothing, when the
         full path (``_step``) must decide."""
         checked = self._checked
-        if (checked is None or not checked.direct or type(grad) is not np.ndarray
-                or self._buffers is not checked.buffers or checked.refs[0]() is not theta
-                or _signature(theta) != checked.signatures[0]
-                or _grad_signature(grad) != checked.grad_signatures[0]
-                or self.t >= check.MAX_STEP):
-            return False
-        # The state's buffers own their memory: a view of one has it as its base.
-        # may_share_memory compares address ranges: its "no" is exact.
-        if checked.grad_refs[0]() is not grad and (
-                id(grad) in checked.buffer_ids or id(grad.base) in checked.buffer_ids
-                or np.may_share_memory(grad, theta)):
+        block = (None if checked is None or self.t >= check.MAX_STEP
+                 else checked.direct_block(theta, grad, self._buffers))
+        if block is None:
             return False
         t = self.t + 1
-        block = (theta, grad, checked.leaf_buffers[0], checked.scratch[0])
         c = self._constants(t, theta.dtype)
         # The overflow check's bound; the engine's check (which ends in the
         # exact elementwise check) only when the bound does not fit.
-        if self._squares_gradient and not (
-                self._square_bound(self._magnitudes(*block, c), block[2])
-                <= LARGEST[theta.dtype] * (1 - 1e-6)):
+        if self._squares_gradient and not self._bound_fits(
+                self._magnitudes(*block, c), block[2], theta.dtype):
             self.engine.check_squares(self, lambda: "params", *block[:3], [[block]], c)
         self.t = t
         self._update(*block, c)
