@@ -466,26 +466,22 @@ class Optimizer:
                     **self._step_constants(h, t)}
         elif self._array_hyper:
             step = self._step_constants(h, t)
-        else:                  # scalars: the step constants of POWER_BLOCK steps at once
+        else:                  # scalars: the step constants of a block of steps at once
             rows = self._rows
             if rows is None or not rows[0] <= t < rows[0] + len(rows[2]):
                 count = min(max(POWER_BLOCK, t), CONSTANTS_BLOCK_MAX)
                 columns = self._step_constants(h, np.arange(t, t + count))
                 values = [np.broadcast_to(v, count).tolist() for v in columns.values()]
                 rows = self._rows = (t, tuple(columns), list(zip(*values)) or [()] * count)
-            # One namespace per dtype, its step constants overwritten in place:
-            # the cheapest way to hand a small step its constants.
-            c = self._namespace.get(dtype)
-            if c is None:
-                c = self._namespace[dtype] = SimpleNamespace(**fixed)
-            c.__dict__.update(zip(rows[1], rows[2][t - rows[0]]))
-            if self._computes_in_dtype:
-                c.__dict__.update(self._dtype_constants(c.__dict__, t, dtype))
-            self._memo[dtype] = (t, c)
-            return c
-        c = {**fixed, **self._in_dtype(step, dtype)}
-        c.update(self._dtype_constants(c, t, dtype))
-        c = SimpleNamespace(**c)
+            step = zip(rows[1], rows[2][t - rows[0]])     # Python floats: no cast needed
+        # One namespace per dtype, the step's values written over the last step's:
+        # the cheapest way to hand a small step its constants.
+        c = self._namespace.get(dtype)
+        if c is None:
+            c = self._namespace[dtype] = SimpleNamespace(**fixed)
+        c.__dict__.update(self._in_dtype(step, dtype) if isinstance(step, dict) else step)
+        if self._computes_in_dtype:
+            c.__dict__.update(self._dtype_constants(c.__dict__, t, dtype))
         self._memo[dtype] = (t, c)
         return c
 
