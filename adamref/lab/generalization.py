@@ -372,8 +372,8 @@ def train_curves(optimizer, data: RegressionData, steps: int, configs: tuple = (
 
 
 def smoothness(data: RegressionData) -> float:
-    """The largest curvature ``λ_max(ΦᵀΦ/n)`` of the training loss over all
-    draws: gradient descent is stable for ``α < 2/λ_max``."""
+    """The largest curvature ``c_max`` of the training loss (an eigenvalue of
+    ``ΦᵀΦ/n``) over all draws: gradient descent is stable for ``α < 2/c_max``."""
     if not isinstance(data, RegressionData):
         raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
     hessian = LeastSquares(data.features["train"], data.targets["train"]).hessian

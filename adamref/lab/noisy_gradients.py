@@ -98,7 +98,7 @@ def tune_rows(medians, lrs, *, floor=0.0) -> list[Tuned]:
     if medians.ndim != 2 or medians.shape[1] != lrs.size:
         raise ValueError(f"medians must have shape (rows, len(lrs) = {lrs.size}), "
                          f"got shape {medians.shape}")
-    return [tune(lrs, np.where(np.isnan(row), np.inf, row), floor=floor) for row in medians]
+    return [tune(lrs, row, floor=floor) for row in medians]   # NaN: a failed run
 
 
 #: The washboard's optimizers: the lineage, plus RMSprop with bias correction

@@ -166,7 +166,7 @@ class LeastSquares(_LinearModelData):
 
     @property
     def condition_number(self):
-        """``λ_max(H)/λ_min(H)`` (per data set for a stack)."""
+        """``c_max/c_min``, the extreme eigenvalues of ``H`` (per data set for a stack)."""
         eig = np.linalg.eigvalsh(self.hessian)
         ratio = eig[..., -1] / eig[..., 0]
         return float(ratio) if ratio.ndim == 0 else ratio
