@@ -248,7 +248,7 @@ def check_decoupled_decay(lr: float, weight_decay: float) -> None:
     """Raise ``ValueError`` if decoupled decay with ``lr`` and ``weight_decay``
     has ``αλ > 1`` (see ``decoupled_decay_valid``), instead of letting the run
     produce inf and NaN."""
-    if lr * weight_decay > 1.0:
+    if not decoupled_decay_valid([lr], [weight_decay])[0, 0]:
         raise ValueError(
             f"decoupled weight decay needs lr * weight_decay <= 1, got lr = {lr:g}, "
             f"weight_decay = {weight_decay:g} (factor 1 - lr * weight_decay = "
