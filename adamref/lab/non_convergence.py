@@ -171,3 +171,14 @@ def average_regret(theta, grads, low: float = -1.0, high: float = 1.0) -> np.nda
     best = np.minimum(low * total, high * total)
     t = np.arange(1, grads.shape[0] + 1).reshape((-1,) + (1,) * (x.ndim - 1))
     return (played - best) / t
+
+
+def theorem_1_runs(C=3.0, lr=0.1, steps=3000):
+    """Adam and AMSGrad (β1 = 0, β2 = 1/(1 + C²), η_t·α = α/√t) on Reddi et
+    al.'s Theorem 1 problem with constant ``C``: returns ``(beta2, OnlineRun,
+    average regret)``, configuration 0 Adam and 1 AMSGrad."""
+    beta2 = reddi_beta2(C)
+    grads = cyclic_gradients(steps, large=C, small=-1.0, period=3)
+    run = projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2, amsgrad=np.array([False, True]))
+    return beta2, run, average_regret(run.theta, grads)
+

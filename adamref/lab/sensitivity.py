@@ -28,7 +28,9 @@ import numpy as np
 
 from adamref.optim import validation as check
 from adamref.lab.per_parameter_steps import step_supremum
+from adamref.optim import SGD, Adam
 from adamref.problems import runs
+from adamref.problems.tuning import tune
 from adamref.problems.datasets import LeastSquares
 from adamref.problems.objectives import Rosenbrock
 from adamref.roundoff import round_significant
@@ -218,3 +220,23 @@ def default_problems():
     ls = conditioned_least_squares(n_features=20, scale_ratio=30.0)
     return {"Rosenbrock": (Rosenbrock(), np.array([-1.2, 1.0])),
             "least squares": (ls, np.zeros(ls.n_features))}
+
+
+def explorer_sweeps(problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8, momentum=0.9):
+    """The explorer's runs on one of ``default_problems()``: an lr × β2 sweep of
+    Adam, and the lr slices of Adam (β2 = 0.999) and SGD with ``momentum``
+    through ``tune`` (solved below 1e-8 of the starting gap, the chapter's rule).
+    Returns ``(adam SweepResult, {label: Tuned})``."""
+    problems = default_problems()
+    if problem not in problems:
+        raise ValueError(f"problem must be one of {list(problems)}, got {problem!r}")
+    objective, theta0 = problems[problem]
+    lrs = log_grid(1e-4, 10.0, 5)
+    betas2 = np.array([0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999])
+    adam = sweep(lambda **h: Adam(beta1=beta1, eps=eps, **h), objective, theta0, steps,
+                 lr=lrs, beta2=betas2)
+    sgd = sweep(lambda **h: SGD(momentum=momentum, **h), objective, theta0, steps, lr=lrs)
+    floor = 1e-8 * float(objective.excess_loss(theta0))     # the chapter's "solved"
+    return adam, {"Adam (β2 = 0.999)": tune(lrs, adam.at(beta2=0.999), floor=floor),
+                  f"Momentum (μ = {momentum:g})": tune(lrs, sgd.loss, floor=floor)}
+

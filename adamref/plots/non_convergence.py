@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab import non_convergence as online
-from adamref.optim import validation as check
 from adamref.plots.style import axes_or_new, label_color, series
 
 
@@ -40,11 +39,7 @@ def draw_online(fig, C=3.0, lr=0.1, steps=3000):
     """Explorer figure for Reddi et al.'s Theorem 1 problem with constant ``C``
     (β1 = 0, β2 = 1/(1 + C²), η_t·α = α/√t): Adam and AMSGrad iterates and
     average regret.  Returns the ``OnlineRun``."""
-    beta2 = online.reddi_beta2(C)
-    grads = online.cyclic_gradients(steps, large=C, small=-1.0, period=3)
-    run = online.projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2,
-                                amsgrad=np.array([False, True]))
-    regret = online.average_regret(run.theta, grads)
+    beta2, run, regret = online.theorem_1_runs(C, lr, steps)
     ax_x, ax_r = fig.subplots(1, 2)
     plot_iterates({"Adam": run.theta[1:, 0], "AMSGrad": run.theta[1:, 1]}, ax_x,
                   title=f"Iterates (C = {C:g}, β2 = {beta2:.3g}, α = {lr:.2g})")

@@ -12,11 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import Adam
-from adamref.optim.baselines import SGD
-from adamref.problems.runs import trajectory
-from adamref.lab.per_parameter_steps import (badly_scaled_quadratic, spike_step,
-                                             step_vs_gradient_scale)
+from adamref.lab.per_parameter_steps import sgd_and_adam_on_the_bowl, spike_step
 from adamref.plots.style import axes_or_new, label_color, series
 
 
@@ -112,13 +108,7 @@ def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, tit
 def draw_per_coordinate_progress(fig, lr=0.01, eps=1e-8, beta1=0.9, beta2=0.999, steps=400):
     """SGD (largest stable step, 10% margin) and Adam on the 7-coordinate quadratic
     with curvatures 1e-3..1e3, from θ = 1: one panel each.  Returns the axes."""
-    steps = check.step_count("steps", steps)
-    bowl = badly_scaled_quadratic()
-    theta0 = np.ones(bowl.dim)
-    sgd_lr = 0.9 * 2 / bowl.curvatures.max()
-    paths = {"SGD": trajectory(SGD(lr=sgd_lr), bowl.gradient, theta0, steps),
-             "Adam": trajectory(Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps),
-                                bowl.gradient, theta0, steps)}
+    bowl, sgd_lr, paths = sgd_and_adam_on_the_bowl(lr, eps, beta1, beta2, steps)
     ax_sgd, ax_adam = fig.subplots(1, 2, sharey=True)
     plot_per_coordinate_progress(bowl.curvatures, paths["SGD"], ax_sgd,
                                  title=rf"SGD, $\alpha$ = {sgd_lr:.1e}")

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import ListedColormap
 
-from adamref.optim.adam import Adam
-from adamref.optim.baselines import SGD
-from adamref.lab.sensitivity import SweepResult, default_problems, log_grid, sweep
-from adamref.problems import Tuned, tune
+from adamref.lab.sensitivity import SweepResult, explorer_sweeps
+from adamref.problems import Tuned
 from adamref.plots.style import checked_mapping, label_color
 
 #: Diverged runs: a light grey that neither end of viridis resembles.
@@ -102,21 +99,10 @@ def draw_sensitivity(fig, problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8,
                      momentum=0.9):
     """The explorer's figure: a live lr × β2 sweep of Adam (left) and, right, the
     final loss against lr for Adam (β2 = 0.999) and SGD with ``momentum``."""
-    problems = default_problems()
-    if problem not in problems:
-        raise ValueError(f"problem must be one of {list(problems)}, got {problem!r}")
-    objective, theta0 = problems[problem]
-    lrs = log_grid(1e-4, 10.0, 5)
-    betas2 = np.array([0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999])
-    adam = sweep(lambda **h: Adam(beta1=beta1, eps=eps, **h), objective, theta0, steps,
-                 lr=lrs, beta2=betas2)
-    sgd = sweep(lambda **h: SGD(momentum=momentum, **h), objective, theta0, steps, lr=lrs)
+    adam, slices = explorer_sweeps(problem, steps, beta1, eps, momentum)
     left, right = fig.subplots(1, 2)
     plot_sweep_heatmap(adam, left, mark={"lr": 1e-3, "beta2": 0.999},
                        title=f"Adam on {problem}, $\\beta_1$={beta1:g}, $\\epsilon$={eps:.0e}")
-    floor = 1e-8 * float(objective.excess_loss(theta0))     # the chapter's "solved"
-    plot_lr_slices({"Adam (β2 = 0.999)": tune(lrs, adam.at(beta2=0.999), floor=floor),
-                    f"Momentum (μ = {momentum:g})": tune(lrs, sgd.loss, floor=floor)},
-                   right, title=f"{problem}: final loss after {steps} steps")
+    plot_lr_slices(slices, right, title=f"{problem}: final loss after {steps} steps")
     fig.tight_layout()
     return fig
