@@ -1,6 +1,6 @@
 """The frameworks chapter's computations.  The Adam variants that
 ``adamref.Adam``'s switches do not cover are pure functions in
-``adamref.optim.functional`` (imported here, where the chapter uses them):
+``adamref.optim.functional``; the chapter compares them:
 
 - ``optax_adam_update``: Optax's ``scale_by_adam`` with ``eps_root`` (ε inside
   the square root as well as outside).
@@ -23,8 +23,7 @@ from adamref.optim import validation as check
 from adamref.optim.adam import Adam, keras_adam
 from adamref.problems.objectives import noisy_gradient
 from adamref.problems.runs import trajectory
-from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update,  # noqa: F401 (re-exported)
-                                      optax_amsgrad_update, paper_adamw_update)
+from adamref.optim.functional import OptaxAMSGrad
 
 
 def _decay_problem(curvature, minimum, weight_decay):

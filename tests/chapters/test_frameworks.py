@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import adamref
-from adamref.lab.frameworks import (OptaxAMSGrad, amsgrad_effective_steps,
-                                    decoupled_fixed_point, l2_fixed_point, largest_growth,
-                                    optax_adam_update, optax_amsgrad_update,
-                                    paper_adamw_update)
+from adamref.lab.frameworks import (amsgrad_effective_steps, decoupled_fixed_point,
+                                    l2_fixed_point, largest_growth)
+from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update, optax_amsgrad_update,
+                                      paper_adamw_update)
 from adamref.plots import frameworks as plot_frameworks
 from adamref.plots import widgets
 

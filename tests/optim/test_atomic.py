@@ -554,7 +554,7 @@ def test_functions_that_take_many_steps_give_the_optimizer_back_unchanged(shape,
 
 
 def test_optax_amsgrad_variant_changes_nothing_when_it_fails():
-    from adamref.lab.frameworks import OptaxAMSGrad
+    from adamref.optim.functional import OptaxAMSGrad
     opt, theta = OptaxAMSGrad(), np.zeros(3)
     opt.step(theta, np.ones(3))
     before = (opt.t, opt.m.copy(), opt.v.copy(), opt.v_max.copy(), theta.copy())

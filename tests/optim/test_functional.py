@@ -5,7 +5,8 @@ import pytest
 
 import adamref
 from adamref.lab.per_parameter_steps import steps_along
-from adamref.lab.frameworks import OptaxAMSGrad, optax_adam_update, optax_amsgrad_update, paper_adamw_update
+from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update, optax_amsgrad_update,
+                                      paper_adamw_update)
 
 
 RNG = np.random.default_rng(7)
