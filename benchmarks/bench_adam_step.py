@@ -33,11 +33,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 import adamref
+from adamref.lab.memory_and_compute import copy_bandwidth
 from adamref.optim.engine import THREADS
 
 
@@ -109,27 +109,10 @@ def torch_foreach(n, dtype, rng):
 
 
 def bandwidth_floor(n: int, dtype, repeats: int) -> float:
-    """Seconds for 7 streams of ``n`` values at the best copy bandwidth of
-    ``np.copyto`` on ``n`` values, in one thread or in two (halves)."""
-    src, dst = np.ones(n, dtype), np.empty(n, dtype)
-    half = n // 2
-    pool = ThreadPoolExecutor(2)
-
-    def two_threads():
-        list(pool.map(lambda s: np.copyto(dst[s], src[s]), (slice(0, half), slice(half, n))))
-    best = {}
-    for name, copy in (("1", lambda: np.copyto(dst, src)), ("2", two_threads)):
-        copy()
-        best[name] = min(timeit_once(copy) for _ in range(repeats))
-    pool.shutdown()
-    bytes_per_second = 2 * n * np.dtype(dtype).itemsize / min(best.values())
-    return 7 * n * np.dtype(dtype).itemsize / bytes_per_second
-
-
-def timeit_once(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    """Seconds for 7 streams of ``n`` values of ``dtype`` at this machine's best
+    copy bandwidth (``copy_bandwidth`` of the memory chapter, in 1 and 2 threads)."""
+    best = max(copy_bandwidth(n, repeats, threads) for threads in (1, 2))   # bytes per second
+    return 7 * n * np.dtype(dtype).itemsize / best
 
 
 def shown(seconds: float) -> str:
