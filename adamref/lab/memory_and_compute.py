@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.engine import CHUNK, THREADS
+from adamref.optim.engine import CHUNK, threads_for
 from adamref.problems.registry import make_optimizer
 
 
@@ -219,11 +219,8 @@ def best_time(fn, repeats: int = 5) -> float:
 
 def step_threads(n: int) -> int:
     """How many threads ``adamref`` uses for one step on a contiguous array of
-    ``n`` values: ``THREADS`` once the array has at least two chunks per thread,
-    else one (the engine's rule)."""
-    n = _positive_int("n", n)
-    chunks = -(-n // CHUNK)
-    return THREADS if n > CHUNK and chunks >= 2 * THREADS else 1
+    ``n`` values (the engine's rule, ``engine.threads_for``)."""
+    return threads_for(_positive_int("n", n))
 
 
 def copy_bandwidth(n: int = 1 << 22, repeats: int = 5, threads: int = 1) -> float:

@@ -80,6 +80,13 @@ def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> Floatin
         f"g² must fit in {limit:.3g}): nothing was updated; {advice}")
 
 
+def threads_for(n: int) -> int:
+    """Threads that share the chunks of a contiguous array of ``n`` values:
+    ``THREADS`` once there are at least two chunks per thread, else one."""
+    chunks = -(-n // CHUNK)
+    return THREADS if chunks >= 2 * THREADS else 1
+
+
 def _thread_pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
@@ -126,7 +133,7 @@ class Engine:
             flat_theta, flat_grad = theta.reshape(-1), grad.reshape(-1)
             flat = {k: b.reshape(-1) for k, b in buffers.items()}
             starts = range(0, n, CHUNK)
-            workers = THREADS if len(starts) >= 2 * THREADS else 1
+            workers = threads_for(n)
             jobs = []
             for w in range(workers):
                 work, tmp = self._scratch_for(("chunk", theta.dtype, w), (CHUNK,), theta.dtype)
