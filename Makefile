@@ -41,8 +41,9 @@ test: setup chromium book
 test-portable: setup
 	$(BIN)/python tests/portability.py
 
+# Containers run as root, where JupyterLab refuses to start without --allow-root.
 lab: setup
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_adam_step.py

@@ -10,7 +10,7 @@ from adamref.plots.style import checked_mapping
 
 
 def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
-    """Three stacked panels on ``fig`` (best about 8 × 8.5 inches): m̂ against
+    """Three stacked panels on ``fig`` (best about 9 × 6.6 inches): m̂ against
     E[g], v̂ against E[g²], and the step m̂/(√v̂ + ε) against the signal-to-noise
     ratio E[g]/√E[g²], on a shared step axis; returns the axes."""
     if not hasattr(fig, "add_subplot"):
