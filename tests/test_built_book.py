@@ -150,3 +150,53 @@ def test_no_page_references_an_outside_script_or_stylesheet():
         for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="((?:https?:)?//[^"]+)"', html):
             offenders.append(f"{relative(page)}: {url}")
     assert not offenders, "\n".join(offenders)
+
+
+#: The offline explorers' budget (issue: ≤ 3 MB of images per explorer).
+EXPLORER_BYTES = 3_000_000
+EXPLORER_PAGES = sorted(SITE.glob("chapters/*.html")) if SITE.exists() else []
+
+
+def test_every_explorer_is_drawn_offline_within_its_budget():
+    from adamref.plots.explorers import EXPLORERS
+    pages()   # fails with the explanation when there is no book
+    for name in EXPLORERS:
+        folder = SITE / "_explorers" / name
+        images = sorted(folder.glob("*.png"))
+        assert images, f"no offline images for the {name} explorer in {folder}"
+        size = sum(p.stat().st_size for p in images)
+        assert size <= EXPLORER_BYTES, f"{name}: {size / 1e6:.1f} MB of images"
+        html = (SITE / "chapters" / f"{name}.html").read_text(encoding="utf-8")
+        assert html.count('class="adamref-explorer"') == 1, f"{name}.html: not one explorer"
+
+
+MOVE_FIRST_CONTROL_JS = """(explorer) => {
+  const input = explorer.querySelector('input[type=range]:not([disabled])');
+  input.value = (+input.value + 1 <= +input.max) ? +input.value + 1 : +input.value - 1;
+  input.dispatchEvent(new Event('input'));
+}"""
+
+
+@pytest.mark.parametrize("page", [p for p in EXPLORER_PAGES
+                                  if 'class="adamref-explorer"' in p.read_text(encoding="utf-8")]
+                         or [None], ids=lambda p: relative(p) if p else "no-book")
+def test_offline_explorer_swaps_its_image(browser, page):
+    if page is None:
+        pages()
+        pytest.skip("no page has an explorer")
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(page.as_uri(), wait_until="load")
+    explorer = tab.locator(".adamref-explorer").first
+    image = explorer.locator("img")
+    first = image.get_attribute("src")
+    assert tab.evaluate("(i) => i.complete && i.naturalWidth > 0", image.element_handle())
+    explorer.evaluate(MOVE_FIRST_CONTROL_JS)
+    tab.wait_for_function(
+        "([e, old]) => { const i = e.querySelector('img'); return i.getAttribute('src') !== old"
+        " && i.complete && i.naturalWidth > 0; }", arg=[explorer.element_handle(), first])
+    readout = explorer.locator("output").first.inner_text()
+    assert readout.strip(), "the moved control shows no value"
+    assert not errors, f"{relative(page)}: JavaScript errors: {errors}"
+    tab.close()
