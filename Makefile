@@ -49,6 +49,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/bench_adam_step.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_keras_fit.py
+	$(BIN)/python benchmarks/bench_explorers.py
 
 constraints: setup
 	head -n 3 constraints.txt > constraints.new
