@@ -10,6 +10,7 @@ chunks over threads) and runs the update on them.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
@@ -566,6 +567,17 @@ class Optimizer:
         if self._buffers is None or name not in self._buffers:
             return None
         return self._structure.unflatten(self._buffers[name])
+
+    def state_bytes(self, shape, dtype=np.float32) -> int:
+        """Bytes of the state this optimizer keeps for one parameter of ``shape``
+        and ``dtype`` (float32 or float64), from its buffers' layouts; nothing
+        is allocated."""
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and not isinstance(n, bool)
+                                                 and n >= 0 for n in shape)):
+            raise TypeError(f"shape must be a tuple of integers >= 0, got {shape!r:.60}")
+        param = np.broadcast_to(check.float_array("dtype", np.zeros((), dtype)), shape)
+        layouts = (self._buffer_layout(name, param) for name in self._buffer_names())
+        return sum(math.prod(s) * np.dtype(d).itemsize for s, d in layouts)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A flat ``{name: ndarray}`` copy of the state, ready for ``np.savez``.

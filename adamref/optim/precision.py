@@ -72,10 +72,14 @@ def round_to_bfloat16(x) -> np.ndarray:
         raise TypeError(f"x must be float32 (bf16 is emulated on float32's bits), got dtype "
                         f"{array.dtype}: cast with np.float32(x) or x.astype(np.float32)")
     bits = array.view(np.uint32)
-    lowest_kept = (bits >> 16) & np.uint32(1)
-    rounded = (bits + (np.uint32(0x7FFF) + lowest_kept)) & np.uint32(0xFFFF0000)
-    quiet_nan = (bits | np.uint32(0x00400000)) & np.uint32(0xFFFF0000)
-    return np.where(np.isnan(array), quiet_nan, rounded).view(np.float32)
+    rounded = (bits >> 16) & np.uint32(1)               # the last kept bit: ties to even
+    rounded += bits
+    rounded += np.uint32(0x7FFF)                        # up from half an ulp (or from a tie if odd)
+    rounded &= np.uint32(0xFFFF0000)
+    nan = np.isnan(array)
+    if nan.any():                                       # quiet bit set: cannot round to inf
+        rounded[nan] = (bits[nan] | np.uint32(0x00400000)) & np.uint32(0xFFFF0000)
+    return rounded.view(np.float32)
 
 
 def is_bfloat16(x) -> bool:
@@ -149,8 +153,10 @@ def adam_update_in(precision, theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.
     The operations are ``Adam``'s, each rounded: ``m += (1 − β1)(g − m)``,
     ``v += (1 − β2)(g² − v)``, ``θ −= (α/(1 − β1^t))·m/(√v/√(1 − β2^t) + ε)``.
     With ``precision="fp32"`` this is ``Adam`` on float32 bit for bit.
-    Hyperparameters are numbers (no arrays, no schedules); NaN, ±inf, a zero ε
-    and underflow are the format's, not refused (see the module docstring)."""
+    Hyperparameters are numbers, except ``lr``, which may be an array that
+    broadcasts to θ (a sweep: every operation is elementwise, so each row runs
+    as alone); NaN, ±inf, a zero ε and underflow are the format's, not refused
+    (see the module docstring)."""
     precision = precision_name(precision)
     master = check.flag("master_weights", master_weights)
     theta = _stored("theta", theta, "fp32" if master else precision)
@@ -161,8 +167,9 @@ def adam_update_in(precision, theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.
     if np.any(v < 0):
         raise ValueError(f"v must be >= 0, got {float(v[v < 0].flat[0])!r}")
     t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps, like=theta)
-    for name, value in zip(("lr", "beta1", "beta2", "eps"), (lr, beta1, beta2, eps)):
+    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+    check.broadcasts_to("lr", lr, theta.shape, "theta")
+    for name, value in zip(("beta1", "beta2", "eps"), (beta1, beta2, eps)):
         if isinstance(value, np.ndarray):
             raise TypeError(f"{name} must be a number here, got an array of shape {value.shape}")
     r = _rounding(precision)
@@ -183,14 +190,15 @@ class LowPrecisionAdam:
     """``adam_update_in`` with its state kept, behind the optimizers'
     ``step(params, grads)`` interface: one ndarray updated in place (float32,
     or float16 for fp16 without master weights).  ``m``, ``v`` and ``t`` are
-    its state; a call that raises changes nothing."""
+    its state; a call that raises changes nothing.  ``lr`` may be an array
+    broadcasting against the parameters (a sweep)."""
 
     def __init__(self, precision="fp32", lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
                  master_weights=False):
         self.precision = precision_name(precision)
         self.master_weights = check.flag("master_weights", master_weights)
         self.lr, self.beta1, self.beta2, self.eps = (
-            check.hyperparameter("lr", lr, low=0.0),
+            check.hyperparameter("lr", lr, low=0.0),      # a number, or an array (a sweep)
             check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False),
             check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False),
             check.hyperparameter("eps", eps, low=0.0))

@@ -81,12 +81,23 @@ for _table in (SIGNED_MAP, UNSIGNED_MAP):
     _table.flags.writeable = False
 
 
+def _edges(code: np.ndarray) -> np.ndarray:
+    """The midpoints between neighbouring values of a map: the buckets' edges."""
+    return (code[:-1] + code[1:]) / np.float32(2)
+
+
+#: The two maps' edges, computed once (the optimizer quantizes twice a step).
+_KNOWN_EDGES = {id(SIGNED_MAP): _edges(SIGNED_MAP), id(UNSIGNED_MAP): _edges(UNSIGNED_MAP)}
+
+
 def block_count(size: int, block_size: int) -> int:
     """Blocks of ``block_size`` entries needed for ``size`` entries (the last one may be short)."""
     return -(-size // block_size)
 
 
 def _checked_map(code) -> np.ndarray:
+    if id(code) in _KNOWN_EDGES:              # one of the module's own (read-only) maps
+        return code
     code = np.asarray(code)
     if code.shape != (256,) or code.dtype != np.float32 or np.any(np.diff(code) <= 0):
         raise ValueError("code must be 256 increasing float32 values (a map such as "
@@ -120,7 +131,8 @@ def quantize_blockwise(x, code=SIGNED_MAP, block_size: int = 2048):
     absmax = np.max(np.abs(blocks), axis=1)
     inverse = np.float32(1) / np.maximum(absmax, np.float32(1e-38))      # as bitsandbytes
     scaled = np.clip(blocks * inverse[:, None], -1, 1).reshape(-1)[:flat.size]
-    edges = (code[:-1] + code[1:]) / np.float32(2)                       # nearest value
+    edges = _KNOWN_EDGES.get(id(code))
+    edges = _edges(code) if edges is None else edges                      # nearest value
     codes = np.searchsorted(edges, scaled, side="left").astype(CODE_DTYPE)
     return codes.reshape(x.shape), absmax.astype(SCALE_DTYPE)
 

@@ -221,8 +221,10 @@ def test_low_precision_adam_keeps_the_state_of_the_pure_steps():
      r"m holds float32 values that are not bf16 numbers: pass round_to_bfloat16\(m\)"),
     (lambda z: adam_update_in("fp32", z, z, z, z - 1, 1), ValueError, "v must be >= 0"),
     (lambda z: adam_update_in("fp32", z, z, z, z, 0), ValueError, "t must be an integer >= 1"),
-    (lambda z: adam_update_in("fp32", z, z, z, z, 1, lr=np.ones(3)), TypeError,
-     "lr must be a number here"),
+    (lambda z: adam_update_in("fp32", z, z, z, z, 1, eps=np.ones(3)), TypeError,
+     "eps must be a number here"),
+    (lambda z: adam_update_in("fp32", z, z, z, z, 1, lr=np.ones((2, 1))), ValueError,
+     r"lr has shape \(2, 1\), which does not broadcast to theta's shape \(3,\)"),
     (lambda z: adam_update_in("fp32", z, z[:2], z, z, 1), ValueError, "grad has shape"),
     (lambda z: adam_update_in("fp32", z, z, z, z, 1, master_weights=1), TypeError,
      "master_weights must be True or False"),
@@ -231,6 +233,21 @@ def test_low_precision_adam_keeps_the_state_of_the_pure_steps():
 def test_bad_input_is_refused(call, error, match):
     with pytest.raises(error, match=match):
         call(np.zeros(3, np.float32))
+
+
+def test_an_lr_sweep_runs_each_row_as_alone():
+    rng = np.random.default_rng(6)
+    grads = rng.standard_normal((20, 5))
+    lrs = np.array([[1e-3], [0.03], [1.0]])
+    sweep = LowPrecisionAdam("bf16", lr=lrs, master_weights=True)
+    rows = np.ones((3, 5), np.float32)
+    for g in grads:
+        sweep.step(rows, np.broadcast_to(g, (3, 5)))
+    for k, lr in enumerate(lrs[:, 0]):
+        alone, theta = LowPrecisionAdam("bf16", lr=lr, master_weights=True), np.ones(5, np.float32)
+        for g in grads:
+            alone.step(theta, g)
+        np.testing.assert_array_equal(rows[k], theta)
 
 
 def test_precisions():
