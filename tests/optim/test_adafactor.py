@@ -3,7 +3,6 @@ from ``torch.optim.Adafactor`` (``tests/reference/record_adafactor.py``), its
 first step and factored estimate by hand, update clipping, the options torch
 lacks, state round trips and checks."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,22 +12,12 @@ import pytest
 from adamref.optim.adafactor import Adafactor, factored, rms
 from adamref.optim.engine import CHUNK
 from adamref.optim.schedules import inverse_sqrt
+from reference_oracle import problem   # tests/reference/problem.py
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = sorted((HERE / "fixtures").glob("adafactor_torch_*.npz"))
 EXPECTED = {"adafactor_torch_defaults", "adafactor_torch_options", "adafactor_torch_maximize"}
 RTOL, ULPS = 1e-12, 8          # as the Adam replay (test_reference_fixtures.py)
-
-
-def _load_problem():
-    spec = importlib.util.spec_from_file_location("reference_problem",
-                                                  HERE.parent / "reference" / "problem.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-problem = _load_problem()
 
 
 def adamref_adafactor(kwargs: dict) -> Adafactor:
