@@ -18,7 +18,8 @@ One step, ``t = 1, 2, …`` (torch's ``_single_tensor_adafactor``):
   Face's Adafactor; torch always has both);
 - decoupled weight decay ``θ ← (1 − lr·λ)·θ``;
 - the statistics: ``R ← R + t^τ (mean_rows(g²) − R)``, ``C`` likewise over
-  columns, or ``V ← V + t^τ (g² − V)`` for a vector;
+  columns, or ``V ← V + t^τ (g² − V)`` for a vector; ``V̂ = R/max(mean(R), ε1)·C``
+  (in this order: ``R/mean(R) ≤ n`` cannot overflow where ``R·C`` could);
 - ``U = g/√max(V̂, ε1²)``, clipped by its RMS: ``Û = U/max(1, RMS(U)/d)``;
 - ``θ ← θ − α_t·Û``.
 
@@ -40,8 +41,13 @@ from adamref.optim.schedules import learning_rate
 
 
 def rms(x: np.ndarray) -> float:
-    """The root mean square of ``x`` (0 for an empty array), a Python float."""
-    return math.sqrt(float(np.sum(np.square(x))) / x.size) if x.size else 0.0
+    """The root mean square of ``x`` (0 for an empty array; NaN if ``x`` holds
+    one), a Python float.  Scaled by max|x| first, so that the squares of a
+    large float32 array cannot overflow where its RMS fits."""
+    scale = float(np.max(np.abs(x), initial=0.0))
+    if scale == 0 or not math.isfinite(scale):
+        return scale
+    return scale * math.sqrt(float(np.sum(np.square(x / scale))) / x.size)
 
 
 def factored(param) -> bool:
@@ -128,7 +134,7 @@ class Adafactor(Optimizer):
             row, col = state["row_var"], state["col_var"]
             row += c.one_minus_beta2 * (square.mean(axis=-1, keepdims=True) - row)  # R
             col += c.one_minus_beta2 * (square.mean(axis=-2, keepdims=True) - col)  # C
-            v_hat = row * col / np.maximum(row.mean(axis=-2, keepdims=True), eps1)  # R·C/mean R
+            v_hat = row / np.maximum(row.mean(axis=-2, keepdims=True), eps1) * col  # R·C/mean R
         else:
             v_hat = state["variance"]
             v_hat += c.one_minus_beta2 * (square - v_hat)                  # V += t^τ (g² − V)

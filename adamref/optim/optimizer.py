@@ -213,7 +213,9 @@ class Optimizer:
     float16, masked arrays or ``np.matrix``); a gradient may have the other of
     the two dtypes.  The state has the parameter's dtype, and the arithmetic is
     done in it: scalar hyperparameters are Python floats and array ones are
-    cast to it, so float32 stays float32.
+    cast to it, so float32 stays float32.  (An optimizer may keep another
+    layout, ``_buffer_layout``: Adafactor's row and column statistics, the
+    8-bit codes and per-block scales of ``Adam8bit``.)
 
     **NaN and Inf** in a gradient, a parameter or a loaded state propagate into
     the parameter and the state (as in PyTorch and Keras): the optimizer does
@@ -608,7 +610,8 @@ class Optimizer:
         from the same optimizer class with the same flags (``amsgrad``,
         ``nesterov``, ...: they decide which buffers exist and what they mean),
         ``t`` must be an integer >= 0, the buffers float32/float64 arrays of
-        consistent shapes (second moments non-negative).  The buffers are then
+        consistent shapes (or of the optimizer's own layout: uint8 codes, say)
+        and second moments non-negative.  The buffers are then
         matched against the parameters' structure, shapes and dtypes at the
         next ``step``; if that fails, the step raises and the loaded state stays
         pending, so a corrected call can still use it.

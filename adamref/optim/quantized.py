@@ -166,7 +166,9 @@ class Adam8bit(Adam):
     Buffers: ``m_codes``, ``v_codes`` (uint8, the parameter's shape) and
     ``m_absmax``, ``v_absmax`` (float32, one per block).  The properties ``m``
     and ``v`` give the dequantized state.  State bytes per parameter:
-    ``2 + 8/block_size``.  Hyperparameters are numbers or, for ``lr``, a
+    ``2 + 8/block_size``.  Parameters are float32 (the state is float32-based:
+    with float64 parameters a square that fits float64 could overflow it).
+    Hyperparameters are numbers or, for ``lr``, a
     schedule: no arrays, because a block's scale is shared by its entries, so
     one leaf cannot hold independent configurations.  Every leaf is kept whole
     (its blocks run over the flattened leaf).
@@ -196,6 +198,10 @@ class Adam8bit(Adam):
         return ("m_codes", "m_absmax", "v_codes", "v_absmax")
 
     def _buffer_layout(self, name, param):
+        if param.dtype != np.float32:
+            raise TypeError(f"Adam8bit updates float32 parameters (its state is float32-based, "
+                            f"as bitsandbytes', which has no float64 kernels), got dtype "
+                            f"{param.dtype}")
         if name.endswith("_codes"):
             return param.shape, CODE_DTYPE
         return (block_count(param.size, self.block_size),), SCALE_DTYPE

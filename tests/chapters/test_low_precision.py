@@ -188,12 +188,13 @@ def test_bytes_per_parameter_of_the_memory_saving_options():
 
 
 def test_optimizer_state_bytes_is_the_allocated_state():
-    for opt, shape in ((Adam(amsgrad=True), (3, 5)), (Adafactor(), (3, 5)), (Adafactor(), (4,)),
-                       (Adam8bit(block_size=4), (3, 5))):
-        theta = np.ones(shape)
-        opt.step(theta, np.ones(shape))
+    for opt, shape, dtype in ((Adam(amsgrad=True), (3, 5), np.float64),
+                              (Adafactor(), (3, 5), np.float64), (Adafactor(), (4,), np.float32),
+                              (Adam8bit(block_size=4), (3, 5), np.float32)):
+        theta = np.ones(shape, dtype)
+        opt.step(theta, np.ones(shape, dtype))
         held = sum(b.nbytes for b in opt.state.values())
-        assert opt.state_bytes(shape, np.float64) == held
+        assert opt.state_bytes(shape, dtype) == held
     with pytest.raises(TypeError, match="shape must be a tuple of integers >= 0"):
         Adam().state_bytes([3])
     with pytest.raises(TypeError, match="dtype must have a floating dtype"):

@@ -4,6 +4,9 @@ quantization (error bounds per block, exact zeros, monotone codes) and
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from adamref.optim import Adam
 from adamref.optim.functional import adam_variant_update
@@ -117,15 +120,14 @@ def test_bad_input_is_refused(call, error, match):
 
 def test_one_step_is_adams_step_on_the_dequantized_state():
     rng = np.random.default_rng(2)
-    theta = rng.standard_normal(300)
+    theta = rng.standard_normal(300).astype(np.float32)
     opt = Adam8bit(lr=0.01, block_size=128)
     for _ in range(3):
-        opt.step(theta, rng.standard_normal(300))
+        opt.step(theta, rng.standard_normal(300).astype(np.float32))
     m, v = opt.m, opt.v                                 # dequantized float32
-    before, g = theta.copy(), rng.standard_normal(300)
+    before, g = theta.copy(), rng.standard_normal(300).astype(np.float32)
     opt.step(theta, g)
-    expected, m_new, v_new, _ = adam_variant_update(before, g, m.astype(float), v.astype(float),
-                                                    4, lr=0.01)
+    expected, m_new, v_new, _ = adam_variant_update(before, g, m, v, 4, lr=0.01)
     np.testing.assert_array_equal(theta, expected)
     for name, value, table in (("m", m_new, SIGNED_MAP), ("v", v_new, UNSIGNED_MAP)):
         codes, absmax = quantize_blockwise(value, table, 128)
@@ -149,9 +151,9 @@ def test_state_bytes_and_layout():
 
 def test_state_dict_round_trip_and_loaded_kinds():
     rng = np.random.default_rng(3)
-    theta = rng.standard_normal(50)
+    theta = rng.standard_normal(50).astype(np.float32)
     opt = Adam8bit(lr=0.1, block_size=16)
-    grads = rng.standard_normal((6, 50))
+    grads = rng.standard_normal((6, 50)).astype(np.float32)
     for g in grads[:3]:
         opt.step(theta, g)
     saved, copy = opt.state_dict(), theta.copy()
@@ -173,16 +175,41 @@ def test_state_dict_round_trip_and_loaded_kinds():
     wrong.load_state_dict(saved)
     with pytest.raises(ValueError, match=r"state\['m_codes'\] has shape \(50,\) but its "
                                          r"parameter \(shape \(70,\)\) needs \(70,\)"):
-        wrong.step(np.zeros(70), np.zeros(70))
+        wrong.step(np.zeros(70, np.float32), np.zeros(70, np.float32))
+    with pytest.raises(TypeError, match="Adam8bit updates float32 parameters"):
+        Adam8bit().step(np.zeros(3), np.zeros(3))
 
 
 def test_tracks_adam_on_a_smooth_problem():
     # All coordinates of one scale: 8-bit state follows fp32 Adam closely.
     rng = np.random.default_rng(4)
-    target = rng.uniform(1, 2, 256)
-    a, b = np.zeros(256), np.zeros(256)
+    target = rng.uniform(1, 2, 256).astype(np.float32)
+    a, b = np.zeros(256, np.float32), np.zeros(256, np.float32)
     adam, adam8 = Adam(lr=0.05), Adam8bit(lr=0.05, block_size=64)
     for _ in range(200):
         adam.step(a, a - target)
         adam8.step(b, b - target)
     assert np.max(np.abs(a - target)) < 0.05 and np.max(np.abs(b - a)) < 0.02
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_finite_inputs_give_finite_outputs(data):
+    """As ``test_properties.py`` for the other optimizers: magnitudes 1e-30 to
+    1e30 with zeros, float32; a square that overflows float32 is refused."""
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=5))
+
+    def magnitudes():
+        exponent = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-30, 30)))
+        sign = data.draw(hnp.arrays(np.int8, shape, elements=st.sampled_from([-1, 0, 1])))
+        return np.asarray(sign * 10.0**exponent, dtype=np.float32)
+
+    theta, grads = magnitudes(), [magnitudes() for _ in range(data.draw(st.integers(1, 6)))]
+    opt = Adam8bit(lr=1e-2, block_size=data.draw(st.sampled_from([1, 4, 2048])))
+    try:
+        for g in grads:
+            opt.step(theta, g)
+    except FloatingPointError:
+        assert max(np.abs(g).max() for g in grads) > 1e18
+        return
+    assert np.isfinite(theta).all() and np.isfinite(opt.m).all() and np.isfinite(opt.v).all()
