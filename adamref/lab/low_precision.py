@@ -175,7 +175,8 @@ def loss_scaling_as_eps(scales, loss_scale, eps=1e-8, t=10):
 
 
 # -- memory against quality ----------------------------------------------------------------
-#: The options compared, in the order of their state bytes (largest first).
+#: The options compared: Adam with its state in fp32, bf16 and 8 bits, then
+#: Adafactor (no first moment, a factored second) and SGD with momentum.
 OPTIONS = ("Adam (fp32 state)", "Adam (bf16 state)", "Adam (8-bit state)", "Adafactor",
            "SGD + momentum")
 
