@@ -6,16 +6,23 @@ interface (``optimizer.py``: trees, state, checks) run by one engine
 (``engine.py``: blocks, chunks, threads, the overflow check).  Each has a pure
 form in ``functional`` (``adam_update`` is Algorithm 1 of Kingma & Ba as
 printed); ``schedules`` holds learning-rate schedules of t.
+
+Memory-saving variants: ``Adafactor`` (factored second moment,
+``adafactor.py``), ``Adam8bit`` (block-wise 8-bit state, ``quantized.py``);
+``precision`` runs Adam with every number in fp32, bf16 (emulated) or fp16.
 """
 
-from adamref.optim import schedules
+from adamref.optim import precision, schedules
+from adamref.optim.adafactor import Adafactor
 from adamref.optim.adam import Adam, AdamW, keras_adam
 from adamref.optim.adamax import AdaMax
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
 from adamref.optim.functional import (adagrad_update, adam_update, adam_variant_update,
                                       adamax_update, rmsprop_update, sgd_update)
 from adamref.optim.optimizer import Optimizer
+from adamref.optim.quantized import Adam8bit
 
-__all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
+__all__ = ["SGD", "AdaGrad", "AdaMax", "Adafactor", "Adam", "Adam8bit", "AdamW", "Optimizer",
+           "RMSprop", "precision",
            "adagrad_update", "adam_update", "adam_variant_update", "adamax_update",
            "keras_adam", "rmsprop_update", "schedules", "sgd_update"]

@@ -7,7 +7,6 @@ shared oracle ``tests/reference/problem.py`` for the gradient at adamref's own
 current parameters, steps adamref, and compares every step with the framework.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 import adamref
+from reference_oracle import problem   # tests/reference/problem.py
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_DIR = HERE / "fixtures"
@@ -28,16 +28,6 @@ EXPECTED = {
     "ref_keras_adam", "ref_keras_adam_amsgrad", "ref_keras_adam_weight_decay",
 }
 
-
-def _load_problem():
-    spec = importlib.util.spec_from_file_location("reference_problem",
-                                                  HERE.parent / "reference" / "problem.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-problem = _load_problem()
 
 EPS32 = float(np.finfo(np.float32).eps)
 

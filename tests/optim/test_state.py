@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop
+from adamref.optim import SGD, AdaGrad, Adafactor, Adam, AdaMax, AdamW, RMSprop
 
 OPTIMIZERS = [
     lambda: Adam(lr=0.01),
@@ -14,6 +14,7 @@ OPTIMIZERS = [
     lambda: SGD(lr=0.01, momentum=0.9, nesterov=True),
     lambda: RMSprop(lr=0.01, momentum=0.5, centered=True),
     lambda: AdaGrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    lambda: Adafactor(lr=0.05, weight_decay=0.01, maximize=True),
 ]
 
 
