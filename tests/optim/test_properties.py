@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import AdaBelief, Lion, NAdam, SignSGD, Yogi
 
 OPTIMIZERS = {
     "adam": lambda: Adam(lr=1e-2),
@@ -19,6 +20,12 @@ OPTIMIZERS = {
     "rmsprop": lambda: RMSprop(),
     "adagrad": lambda: AdaGrad(),
     "sgd-momentum": lambda: SGD(lr=1e-3, momentum=0.9),
+    "nadam": lambda: NAdam(),
+    "nadamw": lambda: NAdam(weight_decay=1e-2, decoupled_weight_decay=True),
+    "yogi": lambda: Yogi(),
+    "adabelief": lambda: AdaBelief(),
+    "lion": lambda: Lion(),
+    "signum": lambda: SignSGD(beta1=0.9),
 }
 
 
