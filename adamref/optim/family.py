@@ -27,11 +27,6 @@ from adamref.optim.functional import (checked_hyperparameters, nadam_decay_base,
 from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
-def _root(x):
-    """``√x`` of a float (``math.sqrt``) or an array: both correctly rounded."""
-    return math.sqrt(x) if isinstance(x, float) else np.sqrt(x)
-
-
 class _AdamMoments(Optimizer):
     """What NAdam, Yogi and AdaBelief share with Adam: the four hyperparameters
     validated as Adam's, L2 ``weight_decay`` and ``maximize``, buffers ``m`` and
@@ -61,8 +56,23 @@ class _AdamMoments(Optimizer):
                 "one_minus_beta2": as_weak_scalar(1 - h["beta2"])}
 
     def _step_constants(self, h, t):
-        return {"step_size": as_weak_scalar(h["lr"] / (1 - self._power("beta1", t))),  # α/(1 − β1^t)
-                "sqrt_correction2": _root(1 - self._power("beta2", t))}            # √(1 − β2^t)
+        return {"correction1": as_weak_scalar(1 - self._power("beta1", t)),   # 1 − β1^t
+                "correction2": as_weak_scalar(1 - self._power("beta2", t))}   # 1 − β2^t
+
+    def _optax_step(self, theta, m, second, scratch, c):
+        """``θ −= α·m̂/(√(second/(1 − β2^t)) + ε)``, ``m̂ = m/(1 − β1^t)``, in
+        Optax's order (the moments divided by their corrections, the quotient
+        times −α, added to θ)."""
+        work, tmp = scratch
+        denom = add(sqrt(divide(second, c.correction2, out=tmp), out=tmp), c.eps, out=tmp)
+        step = divide(divide(m, c.correction1, out=work), denom, out=work)      # m̂/(√v̂ + ε)
+        theta -= multiply(step, c.lr, out=work)                                 # θ −= α·step
+
+    @staticmethod
+    def _optax_momentum(m, g, tmp, c):
+        """``m ← (1 − β1)·g + β1·m``, as Optax computes it."""
+        m *= c.beta1
+        m += multiply(g, c.one_minus_beta1, out=tmp)
 
 
 #: A product of NAdam's μ below this is 0 for every use: 1 − p rounds to 1 in
@@ -186,7 +196,8 @@ class NAdam(_AdamMoments):
 class Yogi(_AdamMoments):
     """Yogi, as ``optax.yogi`` (defaults α = 1e-2, ε = 1e-3, the paper's):
 
-    ``v ← v − (1 − β2)·sign(v − g²)·g²``,  m, bias corrections and step as Adam.
+    ``v ← v − (1 − β2)·sign(v − g²)·g²``,  m, bias corrections and step as Adam
+    (in Optax's order of operations: ``m ← (1 − β1)·g + β1·m``, ...).
 
     Adam's ``v ← v + (1 − β2)(g² − v)`` moves v by a fraction of the gap, so a
     run of small gradients shrinks v, and grows the step, geometrically; Yogi
@@ -220,19 +231,20 @@ class Yogi(_AdamMoments):
     def _update(self, theta, g, state, scratch, c):
         m, v, work, tmp = state["m"], state["v"], scratch[0], scratch[1]
         g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
-        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
+        self._optax_momentum(m, g, tmp, c)                                 # m ← (1 − β1)·g + β1·m
         square = multiply(g, g, out=tmp)                                   # g² (g is done with)
-        change = multiply(sign(subtract(v, square, out=work), out=work), square, out=work)
-        v -= multiply(change, c.one_minus_beta2, out=work)                 # v −= (1 − β2)·sign(v − g²)·g²
-        denom = add(divide(sqrt(v, out=tmp), c.sqrt_correction2, out=tmp), c.eps, out=tmp)
-        theta -= multiply(divide(m, denom, out=tmp), c.step_size, out=tmp)  # θ −= α·m̂/(√v̂ + ε)
+        change = multiply(sign(subtract(v, square, out=work), out=work), c.one_minus_beta2,
+                          out=work)                                        # (1 − β2)·sign(v − g²)
+        v -= multiply(change, square, out=work)                            # v −= (1 − β2)·sign(v − g²)·g²
+        self._optax_step(theta, m, v, scratch, c)                          # θ −= α·m̂/(√v̂ + ε)
 
 
 class AdaBelief(_AdamMoments):
     """AdaBelief, as ``optax.adabelief`` (defaults ε = eps_root = 1e-16):
 
-    ``s ← s + (1 − β2)((g − m)² − s) + eps_root`` with the new m,
-    ``θ −= α·m̂/(√ŝ + ε)`` (bias corrections as Adam's).
+    ``m ← (1 − β1)·g + β1·m``,  ``s ← (1 − β2)·(g − m)² + β2·s + eps_root`` (the
+    new m), ``θ −= α·m̂/(√ŝ + ε)`` (bias corrections as Adam's; all in Optax's
+    order of operations).
 
     ``s`` averages the squared *surprise*, the distance of the gradient from the
     momentum's prediction, where Adam's v averages g² itself: where gradients
@@ -265,23 +277,19 @@ class AdaBelief(_AdamMoments):
 
     def _square_check(self, theta, grad, buffers, scratch, c):
         g = self._effective_gradient(theta, grad, scratch, c)
-        self._surprise(g, buffers["m"], scratch[1], c)
-        multiply(scratch[1], scratch[1], out=scratch[1])                   # (g − m)²
-
-    @staticmethod
-    def _surprise(g, m, tmp, c):
-        """``g − m_new`` into ``tmp``, with ``m_new = m + (1 − β1)(g − m)`` as
-        the update computes it (``m`` itself is not written)."""
-        multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)     # (1 − β1)(g − m)
-        return subtract(g, add(m, tmp, out=tmp), out=tmp)                 # g − m_new
+        # the new m as the update computes it, into a temporary (m is not
+        # written; this exact check runs only when the cheap bound fails)
+        prediction = add(multiply(buffers["m"], c.beta1),
+                         multiply(g, c.one_minus_beta1, out=scratch[1]), out=scratch[1])
+        surprise = subtract(g, prediction, out=scratch[1])                  # g − m
+        multiply(surprise, surprise, out=scratch[1])                       # (g − m)²
 
     def _update(self, theta, g, state, scratch, c):
         m, s, tmp = state["m"], state["s"], scratch[1]
         g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
-        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
+        self._optax_momentum(m, g, tmp, c)                                 # m ← (1 − β1)·g + β1·m
         surprise = subtract(g, m, out=tmp)                                 # g − m
-        s += multiply(subtract(multiply(surprise, surprise, out=tmp), s, out=tmp),
-                      c.one_minus_beta2, out=tmp)                          # s += (1 − β2)((g − m)² − s)
-        s += c.eps_root                                                    #      + eps_root
-        denom = add(divide(sqrt(s, out=tmp), c.sqrt_correction2, out=tmp), c.eps, out=tmp)
-        theta -= multiply(divide(m, denom, out=tmp), c.step_size, out=tmp)  # θ −= α·m̂/(√ŝ + ε)
+        s *= c.beta2                                                       # s ← (1 − β2)·(g − m)² + β2·s
+        s += multiply(multiply(surprise, surprise, out=tmp), c.one_minus_beta2, out=tmp)
+        s += c.eps_root                                                    #     + eps_root
+        self._optax_step(theta, m, s, scratch, c)                          # θ −= α·m̂/(√ŝ + ε)

@@ -354,37 +354,41 @@ def nadam_update(theta, grad, m, v, mu_product, t, lr=2e-3, beta1=0.9, beta2=0.9
 
 def yogi_update(theta, grad, m, v, t, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3, *,
                 weight_decay=0.0, maximize=False):
-    """One step of ``Yogi`` (Zaheer et al. 2018, as ``optax.yogi``); returns new
-    (theta, m, v).  ``v ← v − (1 − β2)·sign(v − g²)·g²`` moves v towards g² by a
-    step proportional to g² (additively), where Adam's EMA moves it by a fraction
-    of the gap ``g² − v``.  ``m`` and ``v`` start at ``initial_accumulator_value``
-    (1e-6 in Optax), and both are bias-corrected as in Adam."""
+    """One step of ``Yogi`` (Zaheer et al. 2018, as ``optax.yogi``, in its order of
+    operations); returns new (theta, m, v).  ``v ← v − (1 − β2)·sign(v − g²)·g²``
+    moves v towards g² by a step proportional to g² (additively), where Adam's
+    EMA moves it by a fraction of the gap ``g² − v``.  ``m`` and ``v`` start at
+    ``initial_accumulator_value`` (1e-6 in Optax); both are bias-corrected."""
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
     t = check.step_count("t", t)
     lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
     for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
         check.broadcasts_to(name, value, theta.shape, "theta")
     weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
-    one_minus_beta1, one_minus_beta2, step_size, sqrt_c2, eps = _cast(
-        theta, 1 - beta1, 1 - beta2, lr / (1 - power(beta1, t)),
-        np.sqrt(1 - power(beta2, t)), eps)
+    lr, beta1, one_minus_beta1, one_minus_beta2, correction1, correction2, eps = _cast(
+        theta, lr, beta1, 1 - beta1, 1 - beta2, 1 - power(beta1, t), 1 - power(beta2, t), eps)
     with np.errstate(**UPDATE_POLICY):
         grad = _effective_gradient(theta, grad, weight_decay, maximize)
         _squares_fit(grad, theta.dtype)
-        m = m + one_minus_beta1 * (grad - m)                       # m += (1 − β1)(g − m)
+        m = one_minus_beta1 * grad + beta1 * m                     # m ← (1 − β1)·g + β1·m
         square = grad * grad                                       # g²
-        v = v - np.sign(v - square) * square * one_minus_beta2     # v −= (1 − β2)·sign(v − g²)·g²
-        theta = theta - m / (np.sqrt(v) / sqrt_c2 + eps) * step_size   # θ −= α·m̂/(√v̂ + ε)
+        v = v - one_minus_beta2 * np.sign(v - square) * square     # v −= (1 − β2)·sign(v − g²)·g²
+        theta = theta - _optax_step(m, v, correction1, correction2, eps) * lr   # θ −= α·m̂/(√v̂ + ε)
     return theta, m, v
+
+
+def _optax_step(m, second, correction1, correction2, eps):
+    """``m̂/(√(second/(1 − β2^t)) + ε)`` with ``m̂ = m/(1 − β1^t)``, in Optax's order."""
+    return m / correction1 / (np.sqrt(second / correction2) + eps)
 
 
 def adabelief_update(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16, *,
                      eps_root=1e-16, weight_decay=0.0, maximize=False):
-    """One step of ``AdaBelief`` (Zhuang et al. 2020, as ``optax.adabelief``);
-    returns new (theta, m, s).  Adam with ``s``, the EMA of the squared *surprise*
-    ``(g − m)²`` (how far the gradient is from the momentum's prediction), in
-    place of v: ``s ← s + (1 − β2)((g − m)² − s) + eps_root``, with m the new
-    first moment; ``θ −= α·m̂/(√ŝ + ε)``."""
+    """One step of ``AdaBelief`` (Zhuang et al. 2020, as ``optax.adabelief``, in
+    its order of operations); returns new (theta, m, s).  Adam with ``s``, the
+    EMA of the squared *surprise* ``(g − m)²`` (how far the gradient is from the
+    momentum's prediction), in place of v: ``s ← (1 − β2)·(g − m)² + β2·s +
+    eps_root`` with m the new first moment; ``θ −= α·m̂/(√ŝ + ε)``."""
     theta, grad, m, s = _checked_arrays(theta=theta, grad=grad, m=m, s=s)
     t = check.step_count("t", t)
     lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
@@ -392,25 +396,25 @@ def adabelief_update(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=
         check.broadcasts_to(name, value, theta.shape, "theta")
     eps_root = _hyper(theta, "eps_root", eps_root, low=0.0)
     weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
-    one_minus_beta1, one_minus_beta2, step_size, sqrt_c2, eps, eps_root = _cast(
-        theta, 1 - beta1, 1 - beta2, lr / (1 - power(beta1, t)),
-        np.sqrt(1 - power(beta2, t)), eps, eps_root)
+    lr, beta1, beta2, one_minus_beta1, one_minus_beta2, correction1, correction2, eps, eps_root = \
+        _cast(theta, lr, beta1, beta2, 1 - beta1, 1 - beta2, 1 - power(beta1, t),
+              1 - power(beta2, t), eps, eps_root)
     with np.errstate(**UPDATE_POLICY):
         grad = _effective_gradient(theta, grad, weight_decay, maximize)
-    m, surprise = _surprise(grad, m, one_minus_beta1, theta.dtype)   # m += (1 − β1)(g − m); g − m
+    m, surprise = _surprise(grad, m, beta1, one_minus_beta1, theta.dtype)   # new m; g − m
     with np.errstate(**UPDATE_POLICY):
-        s = s + one_minus_beta2 * (surprise * surprise - s) + eps_root  # s += (1 − β2)((g − m)² − s) + eps_root
-        theta = theta - m / (np.sqrt(s) / sqrt_c2 + eps) * step_size    # θ −= α·m̂/(√ŝ + ε)
+        s = one_minus_beta2 * (surprise * surprise) + beta2 * s + eps_root   # s ← (1 − β2)·(g − m)² + β2·s + eps_root
+        theta = theta - _optax_step(m, s, correction1, correction2, eps) * lr  # θ −= α·m̂/(√ŝ + ε)
     return theta, m, s
 
 
-def _surprise(grad, m, one_minus_beta1, dtype):
+def _surprise(grad, m, beta1, one_minus_beta1, dtype):
     """AdaBelief's new ``m`` and ``g − m``, computed as the class computes them;
     ``FloatingPointError`` (named ``grad``) if a finite input overflows on the way
     to ``(g − m)²``, as the class refuses such a step."""
     try:
         with np.errstate(**CHECK_POLICY):
-            m = m + one_minus_beta1 * (grad - m)                   # m += (1 − β1)(g − m)
+            m = one_minus_beta1 * grad + beta1 * m                 # m ← (1 − β1)·g + β1·m
             surprise = grad - m                                    # g − m
             np.square(surprise)
     except FloatingPointError as error:
