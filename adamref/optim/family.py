@@ -24,7 +24,7 @@ from adamref.optim import validation as check
 from adamref.optim.engine import largest_magnitude
 from adamref.optim.functional import (checked_hyperparameters, nadam_decay_base,
                                       nadam_momentum)
-from adamref.optim.optimizer import Optimizer, as_weak_scalar
+from adamref.optim.optimizer import POWER_BLOCK, Optimizer, as_weak_scalar
 
 
 class _AdamMoments(Optimizer):
@@ -118,6 +118,7 @@ class NAdam(_AdamMoments):
         base = nadam_decay_base(momentum_decay)
         self._decay_base = np.broadcast_to(base, shape).copy() if shape else base
         self._products = None          # (t, ∏_{i≤t} μ_i): how far the product is known
+        self._table = None             # (first t, μ rows, product rows), for single steps
 
     momentum_decay = property(lambda self: self._hyper["momentum_decay"])
     v = property(lambda self: self._state("v"), doc="Second raw moment (EMA of g²).")
@@ -132,14 +133,23 @@ class NAdam(_AdamMoments):
     def momentum_schedule(self, t):
         """``(μ_t, μ_{t+1}, ∏_{i≤t} μ_i)`` for a step ``t`` or an int64 array of
         consecutive steps (then arrays with one row per step); a product below
-        2^-54 is given as 0 (see the class docstring)."""
-        first, count = (int(t[0]), t.size) if isinstance(t, np.ndarray) else (t, 1)
+        2^-54 is given as 0 (see the class docstring).  Steps one at a time (a
+        sweep, a schedule) are looked up in a table of ``POWER_BLOCK`` steps."""
+        if isinstance(t, np.ndarray):
+            mus, products = self._schedule_rows(int(t[0]), t.size)
+            return mus[:-1], mus[1:], products
+        table = self._table
+        if table is None or not table[0] <= t < table[0] + len(table[2]):
+            table = self._table = (t, *self._schedule_rows(t, POWER_BLOCK))
+        i = t - table[0]
+        return table[1][i], table[1][i + 1], table[2][i]
+
+    def _schedule_rows(self, first, count):
+        """``μ_t`` for t = first, …, first + count (one more than the products)
+        and ``∏_{i≤t} μ_i`` for t = first, …, first + count − 1."""
         mus = nadam_momentum(self.beta1, self._decay_base,
                              np.arange(first, first + count + 1, dtype=np.int64))
-        products = self._product_rows(first, mus[:-1])
-        if isinstance(t, np.ndarray):
-            return mus[:-1], mus[1:], products
-        return mus[0], mus[1], products[0]
+        return mus, self._product_rows(first, mus[:-1])
 
     def _product_rows(self, first, mus):
         """``∏_{i≤t} μ_i`` for t = first, first + 1, ... (one row per value of
