@@ -21,13 +21,14 @@ import numpy as np
 from numpy import add, divide, multiply, sign, sqrt, subtract
 
 from adamref.optim import validation as check
+from adamref.optim.adam import AdamMoments
 from adamref.optim.engine import largest_magnitude
 from adamref.optim.functional import (checked_hyperparameters, nadam_decay_base,
                                       nadam_momentum)
 from adamref.optim.optimizer import POWER_BLOCK, Optimizer, as_weak_scalar
 
 
-class _AdamMoments(Optimizer):
+class _AdamFamily(AdamMoments, Optimizer):
     """What NAdam, Yogi and AdaBelief share with Adam: the four hyperparameters
     validated as Adam's, L2 ``weight_decay`` and ``maximize``, buffers ``m`` and
     a second moment, and Adam's bias corrections as step constants."""
@@ -39,12 +40,6 @@ class _AdamMoments(Optimizer):
                          **more)
         self.maximize = check.flag("maximize", maximize)
 
-    lr = property(lambda self: self._hyper["lr"])
-    beta1 = property(lambda self: self._hyper["beta1"])
-    beta2 = property(lambda self: self._hyper["beta2"])
-    eps = property(lambda self: self._hyper["eps"])
-    weight_decay = property(lambda self: self._hyper["weight_decay"])
-    m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
 
     _squares_gradient = True
 
@@ -82,7 +77,7 @@ _VANISHED = 2.0 ** -54
 _PRODUCT_BLOCK = 4096
 
 
-class NAdam(_AdamMoments):
+class NAdam(_AdamFamily):
     """Adam with Nesterov momentum, as ``torch.optim.NAdam`` (defaults α = 2e-3,
     ``momentum_decay`` ψ = 4e-3):
 
@@ -192,18 +187,13 @@ class NAdam(_AdamMoments):
 
     def _update(self, theta, g, state, scratch, c):
         m, v, work, tmp = state["m"], state["v"], scratch[0], scratch[1]
-        if self._decays:
-            theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
-        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
-        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
-        v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
-                      c.one_minus_beta2, out=tmp)
+        g = self._moments(theta, g, state, scratch, c)                    # as Adam: decay, m, v
         denom = add(sqrt(divide(v, c.correction2, out=tmp), out=tmp), c.eps, out=tmp)  # √v̂ + ε
         theta -= multiply(divide(g, denom, out=work), c.grad_step, out=work)   # the gradient's share
         theta -= multiply(divide(m, denom, out=work), c.momentum_step, out=work)  # the momentum's
 
 
-class Yogi(_AdamMoments):
+class Yogi(_AdamFamily):
     """Yogi, as ``optax.yogi`` (defaults α = 1e-2, ε = 1e-3, the paper's):
 
     ``v ← v − (1 − β2)·sign(v − g²)·g²``,  m, bias corrections and step as Adam
@@ -249,7 +239,7 @@ class Yogi(_AdamMoments):
         self._optax_step(theta, m, v, scratch, c)                          # θ −= α·m̂/(√v̂ + ε)
 
 
-class AdaBelief(_AdamMoments):
+class AdaBelief(_AdamFamily):
     """AdaBelief, as ``optax.adabelief`` (defaults ε = eps_root = 1e-16):
 
     ``m ← (1 − β1)·g + β1·m``,  ``s ← (1 − β2)·(g − m)² + β2·s + eps_root`` (the

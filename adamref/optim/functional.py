@@ -112,6 +112,16 @@ def _cast(theta, *values):
                  for v in values)
 
 
+def _adam_hyperparameters(theta, t, lr, beta1, beta2, eps, weight_decay):
+    """The step ``t``, Adam's four hyperparameters and ``weight_decay``, validated;
+    arrays must broadcast to θ's shape (they are cast later, as by the classes)."""
+    t = check.step_count("t", t)
+    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
+        check.broadcasts_to(name, value, theta.shape, "theta")
+    return t, lr, beta1, beta2, eps, _hyper(theta, "weight_decay", weight_decay, low=0.0)
+
+
 def _hyper(theta, name, value, **bounds):
     """A hyperparameter, validated; an array must broadcast to θ's shape."""
     value = check.hyperparameter(name, value, **bounds)
@@ -153,11 +163,8 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
     arithmetic, and equal bit for bit to ``Adam.step``."""
     state = {"m": m, "v": v} if v_max is None else {"m": m, "v": v, "v_max": v_max}
     theta, grad, m, v, *rest = _checked_arrays(theta=theta, grad=grad, **state)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     decoupled = check.flag("decoupled_weight_decay", decoupled_weight_decay)
     epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
     bias_correction = check.flag("bias_correction", bias_correction)
@@ -166,12 +173,8 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
         theta, 1 - beta1, 1 - beta2, lr / c1, np.sqrt(c2), 1 - lr * weight_decay, eps,
         weight_decay)
     with np.errstate(**UPDATE_POLICY):
-        if decoupled and np.any(wd != 0):
-            theta = theta * decay                                  # θ ← (1 − α·λ)·θ
-        grad = _effective_gradient(theta, grad, 0.0 if decoupled else weight_decay, maximize)
-        _squares_fit(grad, theta.dtype)
-        m = m + one_minus_beta1 * (grad - m)                       # m += (1 − β1)(g − m)
-        v = v + one_minus_beta2 * (grad * grad - v)                # v += (1 − β2)(g² − v)
+        theta, grad, m, v = _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2,
+                                          decay, wd, decoupled, maximize)
         v_max = np.maximum(rest[0], v) if rest else None           # AMSGrad: max(v_max, v)
         v_used = v if v_max is None else v_max
         if epsilon_hat:                                            # Keras: α_t in θ's dtype
@@ -186,16 +189,26 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
     return theta, m, v, v_max
 
 
+def _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2, decay, weight_decay,
+                  decoupled, maximize):
+    """The first lines of ``Adam``'s step, in its order (NAdam's too); returns
+    (theta, the effective g, m, v)."""
+    if decoupled and np.any(weight_decay != 0):
+        theta = theta * decay                                      # θ ← (1 − α·λ)·θ
+    grad = _effective_gradient(theta, grad, 0.0 if decoupled else weight_decay, maximize)
+    _squares_fit(grad, theta.dtype)
+    m = m + one_minus_beta1 * (grad - m)                           # m += (1 − β1)(g − m)
+    v = v + one_minus_beta2 * (grad * grad - v)                    # v += (1 − β2)(g² − v)
+    return theta, grad, m, v
+
+
 def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
                   weight_decay=0.0, maximize=False):
     """One step of ``AdaMax`` (Kingma & Ba, Sec. 7.1); returns new (theta, m, u).
     ``u ← max(β2·u, |g| + ε)`` (ε inside the max, as PyTorch), ``θ −= α/(1 − β1^t)·m/u``."""
     theta, grad, m, u = _checked_arrays(theta=theta, grad=grad, m=m, u=u)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     one_minus_beta1, step_size, beta2, eps = _cast(
         theta, 1 - beta1, lr / (1 - power(beta1, t)), beta2, eps)
     with np.errstate(**UPDATE_POLICY):
@@ -324,12 +337,9 @@ def nadam_update(theta, grad, m, v, mu_product, t, lr=2e-3, beta1=0.9, beta2=0.9
     the current gradient's share, and the momentum's share one step ahead
     (Nesterov's look-ahead, with μ_{t+1} where Adam has β1)."""
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     momentum_decay = _hyper(theta, "momentum_decay", momentum_decay, low=0.0)
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
     mu_product = _hyper(theta, "mu_product", mu_product, low=0.0, high=1.0)
     decoupled = check.flag("decoupled_weight_decay", decoupled_weight_decay)
     base = nadam_decay_base(momentum_decay)
@@ -340,12 +350,8 @@ def nadam_update(theta, grad, m, v, mu_product, t, lr=2e-3, beta1=0.9, beta2=0.9
               lr * mu_next / (1 - mu_product * mu_next), 1 - power(beta2, t),
               1 - lr * weight_decay, eps, weight_decay)
     with np.errstate(**UPDATE_POLICY):
-        if decoupled and np.any(wd != 0):
-            theta = theta * decay                                  # θ ← (1 − α·λ)·θ
-        grad = _effective_gradient(theta, grad, 0.0 if decoupled else weight_decay, maximize)
-        _squares_fit(grad, theta.dtype)
-        m = m + one_minus_beta1 * (grad - m)                       # m += (1 − β1)(g − m)
-        v = v + one_minus_beta2 * (grad * grad - v)                # v += (1 − β2)(g² − v)
+        theta, grad, m, v = _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2,
+                                          decay, wd, decoupled, maximize)
         denom = np.sqrt(v / correction2) + eps_                    # √v̂ + ε
         theta = theta - grad / denom * grad_step                   # the gradient's share
         theta = theta - m / denom * momentum_step                  # the momentum's, one step ahead
@@ -360,11 +366,8 @@ def yogi_update(theta, grad, m, v, t, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3,
     EMA moves it by a fraction of the gap ``g² − v``.  ``m`` and ``v`` start at
     ``initial_accumulator_value`` (1e-6 in Optax); both are bias-corrected."""
     theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     lr, beta1, one_minus_beta1, one_minus_beta2, correction1, correction2, eps = _cast(
         theta, lr, beta1, 1 - beta1, 1 - beta2, 1 - power(beta1, t), 1 - power(beta2, t), eps)
     with np.errstate(**UPDATE_POLICY):
@@ -390,12 +393,9 @@ def adabelief_update(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=
     momentum's prediction), in place of v: ``s ← (1 − β2)·(g − m)² + β2·s +
     eps_root`` with m the new first moment; ``θ −= α·m̂/(√ŝ + ε)``."""
     theta, grad, m, s = _checked_arrays(theta=theta, grad=grad, m=m, s=s)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     eps_root = _hyper(theta, "eps_root", eps_root, low=0.0)
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
     lr, beta1, beta2, one_minus_beta1, one_minus_beta2, correction1, correction2, eps, eps_root = \
         _cast(theta, lr, beta1, beta2, 1 - beta1, 1 - beta2, 1 - power(beta1, t),
               1 - power(beta2, t), eps, eps_root)
