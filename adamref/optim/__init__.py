@@ -1,7 +1,9 @@
 """The reference optimizers: NumPy only.
 
-``Adam``, ``AdamW``, ``AdaMax``, ``SGD``, ``RMSprop`` and ``AdaGrad`` update
-parameters in place, with PyTorch's conventions, on the common ``Optimizer``
+``Adam``, ``AdamW``, ``AdaMax``, ``SGD``, ``RMSprop`` and ``AdaGrad`` (and
+Part V's family: ``NAdam``, ``Yogi``, ``AdaBelief`` in ``family.py``, ``Lion``
+and ``SignSGD`` in ``sign.py``) update parameters in place, with PyTorch's
+conventions (Optax's for Yogi, AdaBelief and Lion), on the common ``Optimizer``
 interface (``optimizer.py``: trees, state, checks) run by one engine
 (``engine.py``: blocks, chunks, threads, the overflow check).  Each has a pure
 form in ``functional`` (``adam_update`` is Algorithm 1 of Kingma & Ba as
@@ -17,12 +19,18 @@ from adamref.optim.adafactor import Adafactor
 from adamref.optim.adam import Adam, AdamW, keras_adam
 from adamref.optim.adamax import AdaMax
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
+from adamref.optim.family import AdaBelief, NAdam, Yogi
 from adamref.optim.functional import (adagrad_update, adam_update, adam_variant_update,
                                       adamax_update, rmsprop_update, sgd_update)
+from adamref.optim.functional import (adabelief_update, lion_update, nadam_update,
+                                      sign_sgd_update, yogi_update)
 from adamref.optim.optimizer import Optimizer
 from adamref.optim.quantized import Adam8bit
+from adamref.optim.sign import Lion, SignSGD
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adafactor", "Adam", "Adam8bit", "AdamW", "Optimizer",
            "RMSprop", "precision",
            "adagrad_update", "adam_update", "adam_variant_update", "adamax_update",
            "keras_adam", "rmsprop_update", "schedules", "sgd_update"]
+__all__ += ["AdaBelief", "Lion", "NAdam", "SignSGD", "Yogi", "adabelief_update",
+            "lion_update", "nadam_update", "sign_sgd_update", "yogi_update"]
