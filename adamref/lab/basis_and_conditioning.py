@@ -575,6 +575,17 @@ class MethodResult:
             scores = scores[:, self.tuned_second(p).best_index]
         return tune(self.axes["lr"], scores, factor=GOOD_FACTOR)
 
+    def tuned_floor(self, p) -> Tuned:
+        """``tune`` over the learning rate of the worst start's ``f − f*`` after
+        ``cap`` steps (one-parameter methods): for a method that reached the
+        tolerance nowhere, such as constant-step sign descent, the lowest loss
+        it gets to, and at which learning rates (within 10× of it)."""
+        if self.second is not None:
+            raise ValueError(f"tuned_floor is for one-parameter methods, {self.name} also "
+                             f"tunes {self.second}")
+        return tune(self.axes["lr"], np.where(np.isnan(self.final_loss[p]), np.inf,
+                                              self.final_loss[p]))
+
     def best_steps(self, p) -> float:
         """The fewest steps any configuration needed on problem p (inf: none
         reached the tolerance within the cap)."""
@@ -662,8 +673,10 @@ class BasisExperiment:
     def ratio(self, name, rotated, axis_aligned=0) -> float:
         """``steps(rotated)/steps(axis_aligned)`` of method ``name`` (problem
         indices): how much the rotation costs it (inf if the rotated problem was
-        not solved within the cap)."""
+        not solved within the cap, NaN if the axis-aligned one was not)."""
         steps = self.steps(name)
+        if not np.isfinite(steps[axis_aligned]):
+            return float("nan")
         return float(steps[rotated] / steps[axis_aligned])
 
 
@@ -776,7 +789,8 @@ def rotated_tie_backs(*, seed=0, methods=TIE_BACK_METHODS, tol=TOLERANCE,
         "badly scaled bowl": (bowl.curvatures, [bowl, rotated_quadratic(
             bowl.curvatures, rotation, name="rotated badly scaled bowl")],
             np.stack([start, rotate_points(start, rotation)])),
-        "least squares": (np.linalg.eigvalsh(least_squares.hessian),
+        # eigvalsh's last bits depend on LAPACK: rounded, as the grids are built from them
+        "least squares": (round_significant(np.linalg.eigvalsh(least_squares.hessian), 12),
                           [least_squares, rotated_ls], np.stack([zeros, zeros])),
     }
     out = {}

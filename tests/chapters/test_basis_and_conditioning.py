@@ -356,6 +356,20 @@ class TestExperiments:
         assert np.all(angles.hb_theory_steps < 2 * angles.hb_estimate)
         np.testing.assert_allclose(angles.initial_loss, angles.initial_loss[0], rtol=1e-10)
 
+    def test_constant_sign_descent_reports_its_floor(self):
+        c = (1.0, 100.0)
+        grids = {"sign descent": lab.default_grids(c)["sign descent"]}
+        result = lab.tuned_methods([Quadratic(c)], lab.circle_starts(4)[None], grids,
+                                   cap=300)["sign descent"]
+        assert not result.reached(0)
+        floor = result.tuned_floor(0)
+        assert floor.best_score == np.min(result.final_loss[0]) > lab.TOLERANCE
+        # a constant step of α leaves each coordinate within about α of the minimum
+        assert floor.best_score < 0.5 * sum(c) * (2 * floor.best) ** 2
+        with pytest.raises(ValueError, match="tuned_floor is for one-parameter methods"):
+            lab.MethodResult("heavy ball", {"lr": [1.0], "momentum": [0.5]}, np.ones((1, 1, 1)),
+                             np.ones((1, 1, 1)), 1e-6, 10).tuned_floor(0)
+
     def test_steps_are_the_worst_start(self):
         c = (1.0, 30.0)
         starts = lab.circle_starts(3)[None]
@@ -381,6 +395,7 @@ class TestExperiments:
         bowl = out["badly scaled bowl"]
         np.testing.assert_allclose(bowl.initial_loss[1], bowl.initial_loss[0], rtol=1e-9)
         assert bowl.steps("Adam")[0] < 300 and np.isinf(bowl.steps("Adam")[1])
+        assert bowl.ratio("Adam", 1) == np.inf and math.isnan(bowl.ratio("Adam", 0, 1))
         with pytest.raises(ValueError, match="methods must be names from"):
             lab.rotated_tie_backs(methods=("Newton",))
 
