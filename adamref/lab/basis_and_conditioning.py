@@ -21,10 +21,12 @@ lie in ``[c_min, c_max]``, ``κ = c_max/c_min``:
    of its grid) for the steps until *every* start has ``f − f* ≤ tol``, with one
    cap on the steps for all methods.  Full-matrix AdaGrad
    (``FullMatrixAdaGrad``), whose preconditioner ``G^{-1/2}`` turns with the
-   problem, is the basis-free method a diagonal one approximates; it is chosen
-   over Newton's method (``θ − H^{-1}∇f``, one step to the minimum of any
-   quadratic) because, like Adam, it is built from gradients alone and has a
-   learning rate to tune.
+   problem, is the basis-free adaptive method a diagonal one approximates:
+   like Adam it is built from gradients alone and has a learning rate to tune.
+   It runs where its eigendecomposition per step is affordable (2-D, and the
+   7- and 20-dimensional tie-backs, ``FULL_MATRIX_MAX_DIM``); ``Newton``
+   (``θ − α H^{-1}∇f``, one step to the minimum of any quadratic at α = 1) is
+   the full-matrix limit everywhere, the 50-D bowls included.
 3. **Variation.**  ``dimension_experiment(seed=1)`` (another rotation, another
    start) and ``dimension_experiment(1000.0)`` (κ = 1000) beside the headline.
 4. **Tie-backs.**  ``rotated_tie_backs`` rotates the per-parameter chapter's
@@ -450,6 +452,49 @@ class FullMatrixAdaGrad:
         self.t += 1
 
 
+class Newton:
+    """Newton's method with a step size, ``θ ← θ − α·H^{-1} g``, for ``P`` quadratic
+    problems side by side (``hessians`` of shape ``(P, n, n)``, parameters of
+    shape ``(P, ..., n)`` as in a ``ProblemStack``; or one ``(n, n)`` Hessian).
+    The full-matrix limit: at α = 1 it lands on the minimum of any quadratic in
+    one step, in every basis (rotate the problem and ``H^{-1}`` turns with it).
+    ``H^{-1}`` is computed once (LAPACK), each step is an einsum."""
+
+    def __init__(self, lr, hessians):
+        self.lr = check.hyperparameter("lr", lr, low=0.0)
+        hessians = np.array(hessians, dtype=float)
+        if hessians.ndim not in (2, 3) or hessians.shape[-1] != hessians.shape[-2]:
+            raise ValueError(f"hessians must have shape (n, n) or (P, n, n), got {hessians.shape}")
+        self.inverse = np.linalg.inv(hessians)
+        self.t = 0
+
+    def step(self, theta, grad):
+        """One step, in place; ``theta`` and ``grad`` of one shape."""
+        check.float_array("theta", theta)
+        grad = np.asarray(grad, dtype=float)
+        check.same_shape("grad", grad, "theta", theta)
+        n = self.inverse.shape[-1]
+        stacked = self.inverse.ndim == 3
+        if theta.shape[-1] != n or (stacked and (theta.ndim < 2
+                                                 or theta.shape[0] != self.inverse.shape[0])):
+            raise ValueError(f"theta must have shape {'(P, ..., n)' if stacked else '(..., n)'} "
+                             f"for hessians of shape {self.inverse.shape}, got {theta.shape}")
+        direction = (np.stack([np.einsum("ij,...j->...i", h, g)
+                               for h, g in zip(self.inverse, grad)]) if stacked
+                     else np.einsum("ij,...j->...i", self.inverse, grad))       # H^{-1} g
+        theta -= np.broadcast_to(self.lr * direction, theta.shape)
+        self.t += 1
+
+
+def problem_hessians(problems) -> np.ndarray:
+    """The Hessians of ``problems`` (a ``ProblemStack`` or a sequence of
+    ``Quadratic`` or ``LeastSquares``), shape ``(P, n, n)``, scale included."""
+    problems = problems.problems if isinstance(problems, ProblemStack) else tuple(problems)
+    if not all(hasattr(q, "hessian") for q in problems):
+        raise TypeError(f"problems must have a hessian, got {problems!r:.80}")
+    return np.stack([getattr(q, "scale", 1.0) * np.asarray(q.hessian) for q in problems])
+
+
 def make_method(name, **hyperparameters):
     """The method ``name`` (one of ``METHODS``) with these hyperparameters
     (arrays broadcast against the parameters)."""
@@ -467,7 +512,12 @@ METHODS = {
     "sign descent": lambda lr: SignDescent(lr),
     "sign descent, decaying": lambda lr, decay: SignDescent(lr, decay),
     "full-matrix AdaGrad": lambda lr: FullMatrixAdaGrad(lr),
+    "Newton": lambda lr, hessians: Newton(lr, hessians),
 }
+
+#: The methods that also take the problems' Hessians (``tuned_methods`` passes
+#: ``hessians=problem_hessians(problems)``).
+NEEDS_HESSIANS = ("Newton",)
 
 
 # -- 2. steps to the tolerance, tuned ---------------------------------------------------------
@@ -628,8 +678,9 @@ def tuned_methods(problems, starts, grids, *, tol=TOLERANCE, cap=CAP) -> dict:
         P, S, n = starts.shape
         theta0 = np.ascontiguousarray(np.broadcast_to(starts[:, :, None, :],
                                                       (P, S, columns["lr"].shape[0], n)))
-        reach = steps_to_tolerance(make_method(name, **columns), stack, theta0, tol=tol,
-                                   cap=cap)
+        extra = {"hessians": problem_hessians(stack)} if name in NEEDS_HESSIANS else {}
+        reach = steps_to_tolerance(make_method(name, **columns, **extra), stack, theta0,
+                                   tol=tol, cap=cap)
         out[name] = MethodResult(name, {k: np.asarray(v, dtype=float) for k, v in axes.items()},
                                  reach.steps.max(axis=1).reshape(P, *shape),
                                  _worst_unreached(reach.final_loss).reshape(P, *shape), tol, cap)
@@ -699,6 +750,14 @@ def _log_values(low, high):
     return round_significant(log_grid(low, high, 4), 12)
 
 
+#: Full-matrix AdaGrad needs an eigendecomposition per step and per
+#: configuration: in the default grids only up to this dimension.  At n = 50 it
+#: would take about 10 s of the chapter's budget with one BLAS thread, and many
+#: times that when LAPACK's threads compete for the cores with another process
+#: (the test suite runs two); Newton's method stands for the full-matrix limit there.
+FULL_MATRIX_MAX_DIM = 20
+
+
 def default_grids(curvatures) -> dict:
     """The tuning grids of the chapter's experiments, ``{method: {"lr": values, ...}}``:
     every learning rate at 4 values per decade, over a range that brackets the
@@ -706,9 +765,12 @@ def default_grids(curvatures) -> dict:
     the units of θ, since their steps do not scale with the gradient), and
     heavy ball's momentum and sign descent's decay at 4 values per decade of
     ``1 − value``.  Heavy ball and decaying sign descent tune two
-    hyperparameters, so they get more configurations (``MethodResult.configurations``)."""
-    c_max = float(check.positive_vector("curvatures", curvatures).max())
-    return {
+    hyperparameters, so they get more configurations (``MethodResult.configurations``).
+    Full-matrix AdaGrad only for at most ``FULL_MATRIX_MAX_DIM`` curvatures;
+    Newton's step size on a grid through 1 (where it takes one step)."""
+    c = check.positive_vector("curvatures", curvatures)
+    c_max = float(c.max())
+    grids = {
         "GD": {"lr": _log_values(0.3, 3.0) / c_max},
         "heavy ball": {"lr": _log_values(0.3, 10.0) / c_max,
                        "momentum": 1 - _log_values(0.01, 1.0)[::-1]},
@@ -717,7 +779,11 @@ def default_grids(curvatures) -> dict:
         "sign descent, decaying": {"lr": _log_values(0.01, 10.0),
                                    "decay": 1 - _log_values(3e-3, 0.6)[::-1]},
         "full-matrix AdaGrad": {"lr": _log_values(0.3, 1e3)},
+        "Newton": {"lr": _log_values(0.1, 10.0)},
     }
+    if c.size > FULL_MATRIX_MAX_DIM:
+        del grids["full-matrix AdaGrad"]
+    return grids
 
 
 def angle_experiment(angles=(0.0, 5.0, 10.0, 20.0, 30.0, 45.0), curvatures=(1.0, 100.0), *,
@@ -761,7 +827,8 @@ def dimension_experiment(condition_number=100.0, dim=50, *, seed=0, start_count=
 # -- 4. tie-backs: the earlier chapters' axis-aligned problems, rotated -----------------------
 #: The methods the tie-backs tune (constant-step sign descent never reaches the
 #: tolerance on them either).
-TIE_BACK_METHODS = ("GD", "heavy ball", "Adam", "sign descent, decaying", "full-matrix AdaGrad")
+TIE_BACK_METHODS = ("GD", "heavy ball", "Adam", "sign descent, decaying", "full-matrix AdaGrad",
+                    "Newton")
 
 
 def rotated_tie_backs(*, seed=0, methods=TIE_BACK_METHODS, tol=TOLERANCE,

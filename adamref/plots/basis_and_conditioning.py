@@ -19,7 +19,7 @@ from adamref.plots.style import COLORS, axes_or_new, checked_mapping
 #: One colour per method of the chapter (the book's colours where it has one).
 METHOD_COLORS = {"GD": COLORS["GD"], "heavy ball": COLORS["Momentum"], "Adam": COLORS["Adam"],
                  "sign descent": "tab:cyan", "sign descent, decaying": "tab:pink",
-                 "full-matrix AdaGrad": COLORS["AdaGrad"]}
+                 "full-matrix AdaGrad": COLORS["AdaGrad"], "Newton": "black"}
 
 
 def method_color(name, index=0) -> str:

@@ -279,10 +279,25 @@ class TestMethods:
         np.testing.assert_array_equal(opt.sum, state)
         assert opt.t == 1
 
+    def test_newton_lands_on_the_minimum_in_one_step_in_every_basis(self):
+        c = lab.log_spaced_curvatures(1000.0, 6)
+        problems = [Quadratic(c), lab.rotated_quadratic(c, random_rotation(6, seed=4))]
+        hessians = lab.problem_hessians(problems)
+        assert hessians.shape == (2, 6, 6)
+        theta = np.random.default_rng(0).standard_normal((2, 3, 6))
+        stack = lab.ProblemStack(problems)
+        lab.Newton(1.0, hessians).step(theta, stack.gradient(theta))
+        assert np.all(stack.excess_loss(theta) < 1e-20)
+        half = np.ones((1, 6))
+        lab.Newton(0.5, problems[1].hessian).step(half, problems[1].gradient(half))
+        np.testing.assert_allclose(half, 0.5, rtol=1e-10)
+        with pytest.raises(ValueError, match=r"theta must have shape \(P, \.\.\., n\)"):
+            lab.Newton(1.0, hessians).step(np.zeros((3, 6)), np.zeros((3, 6)))
+
     def test_make_method(self):
         assert isinstance(lab.make_method("Adam", lr=0.1), Adam)
         with pytest.raises(ValueError, match="name must be one of"):
-            lab.make_method("Newton", lr=1.0)
+            lab.make_method("Nesterov", lr=1.0)
 
 
 # -- 2. steps to the tolerance ------------------------------------------------------------------
@@ -389,6 +404,15 @@ class TestExperiments:
         # sign descent is the diagonal extreme: the rotation costs it many times over
         assert result.ratio("sign descent, decaying", 1) > 3
 
+    def test_default_grids(self):
+        small, large = lab.default_grids([1.0, 100.0]), lab.default_grids(np.ones(50))
+        assert "full-matrix AdaGrad" in small and "full-matrix AdaGrad" not in large
+        assert 1.0 in small["Newton"]["lr"]
+        np.testing.assert_allclose(small["GD"]["lr"] * 100, lab.default_grids([1.0])["GD"]["lr"])
+        newton = lab.tuned_methods([Quadratic([1.0, 100.0])], lab.circle_starts(2)[None],
+                                   {"Newton": small["Newton"]})["Newton"]
+        assert newton.best_steps(0) == 1 and newton.tuned(0).best == 1.0
+
     def test_tie_backs_rotate_the_earlier_chapters_problems(self):
         out = lab.rotated_tie_backs(methods=("Adam",), cap=300)
         assert set(out) == {"badly scaled bowl", "least squares"}
@@ -397,13 +421,13 @@ class TestExperiments:
         assert bowl.steps("Adam")[0] < 300 and np.isinf(bowl.steps("Adam")[1])
         assert bowl.ratio("Adam", 1) == np.inf and math.isnan(bowl.ratio("Adam", 0, 1))
         with pytest.raises(ValueError, match="methods must be names from"):
-            lab.rotated_tie_backs(methods=("Newton",))
+            lab.rotated_tie_backs(methods=("Nesterov",))
 
     def test_experiment_checks(self):
         with pytest.raises(ValueError, match="curvatures must be 2 numbers"):
             lab.angle_experiment(curvatures=(1.0, 2.0, 3.0))
         with pytest.raises(ValueError, match="grids must map names of METHODS"):
-            lab.tuned_methods([Quadratic()], np.zeros((1, 1, 2)), {"Newton": {"lr": [1.0]}})
+            lab.tuned_methods([Quadratic()], np.zeros((1, 1, 2)), {"Nesterov": {"lr": [1.0]}})
         with pytest.raises(ValueError, match=r"starts must have shape \(P, S, n\)"):
             lab.tuned_methods([Quadratic()], np.zeros((1, 2)), {"GD": {"lr": [1.0]}})
 
@@ -429,7 +453,7 @@ class TestPlots:
         np.testing.assert_array_equal(ax.lines[0].get_ydata(), angles.steps("GD"))
         plt.close(ax.figure)
         with pytest.raises(ValueError, match="methods must be names from"):
-            plots.plot_steps_by_problem(angles, methods=["Newton"])
+            plots.plot_steps_by_problem(angles, methods=["Nesterov"])
 
     def test_plot_rotation_cost_and_tuning(self, angles):
         ax = plots.plot_rotation_cost({"2-D, 45°": angles}, rotated=2)
