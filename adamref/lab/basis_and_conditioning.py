@@ -23,10 +23,10 @@ lie in ``[c_min, c_max]``, ``κ = c_max/c_min``:
    (``FullMatrixAdaGrad``), whose preconditioner ``G^{-1/2}`` turns with the
    problem, is the basis-free adaptive method a diagonal one approximates:
    like Adam it is built from gradients alone and has a learning rate to tune.
-   It runs where its eigendecomposition per step is affordable (2-D, and the
-   7- and 20-dimensional tie-backs, ``FULL_MATRIX_MAX_DIM``); ``Newton``
-   (``θ − α H^{-1}∇f``, one step to the minimum of any quadratic at α = 1) is
-   the full-matrix limit everywhere, the 50-D bowls included.
+   The chapter runs it in 2-D, where its ``G^{-1/2}`` has a closed form
+   (``FULL_MATRIX_MAX_DIM`` says why not beyond); ``Newton`` (``θ − α H^{-1}∇f``,
+   one step to the minimum of any quadratic at α = 1) is the full-matrix limit
+   everywhere, the 50-D bowls included.
 3. **Variation.**  ``dimension_experiment(seed=1)`` (another rotation, another
    start) and ``dimension_experiment(1000.0)`` (κ = 1000) beside the headline.
 4. **Tie-backs.**  ``rotated_tie_backs`` rotates the per-parameter chapter's
@@ -750,12 +750,16 @@ def _log_values(low, high):
     return round_significant(log_grid(low, high, 4), 12)
 
 
-#: Full-matrix AdaGrad needs an eigendecomposition per step and per
-#: configuration: in the default grids only up to this dimension.  At n = 50 it
-#: would take about 10 s of the chapter's budget with one BLAS thread, and many
-#: times that when LAPACK's threads compete for the cores with another process
-#: (the test suite runs two); Newton's method stands for the full-matrix limit there.
-FULL_MATRIX_MAX_DIM = 20
+#: Full-matrix AdaGrad is in the default grids only up to this dimension: in
+#: 2-D ``G^{-1/2}`` has a closed form in + − × ÷ √ (the same bits on every CPU).
+#: Beyond, every step of every configuration needs an ``eigh``: at n = 50 that
+#: is about 10 s of the chapter's budget with one BLAS thread and many times
+#: more when LAPACK's threads compete for the cores with another process (the
+#: test suite runs two); and at learning rates ≳ 10 its runs amplify eigh's
+#: machine-dependent last bits (in the 7- and 20-dimensional tie-backs the step
+#: counts differ by a few steps between OpenBLAS kernels).  Newton's method
+#: stands for the full-matrix limit there.
+FULL_MATRIX_MAX_DIM = 2
 
 
 def default_grids(curvatures) -> dict:
@@ -826,9 +830,8 @@ def dimension_experiment(condition_number=100.0, dim=50, *, seed=0, start_count=
 
 # -- 4. tie-backs: the earlier chapters' axis-aligned problems, rotated -----------------------
 #: The methods the tie-backs tune (constant-step sign descent never reaches the
-#: tolerance on them either).
-TIE_BACK_METHODS = ("GD", "heavy ball", "Adam", "sign descent, decaying", "full-matrix AdaGrad",
-                    "Newton")
+#: tolerance on them either; full-matrix AdaGrad: see ``FULL_MATRIX_MAX_DIM``).
+TIE_BACK_METHODS = ("GD", "heavy ball", "Adam", "sign descent, decaying", "Newton")
 
 
 def rotated_tie_backs(*, seed=0, methods=TIE_BACK_METHODS, tol=TOLERANCE,
@@ -862,7 +865,12 @@ def rotated_tie_backs(*, seed=0, methods=TIE_BACK_METHODS, tol=TOLERANCE,
     }
     out = {}
     for name, (curvatures, problems, starts) in cases.items():
-        grids = {m: g for m, g in default_grids(curvatures).items() if m in methods}
+        grids = default_grids(curvatures)
+        missing = [m for m in methods if m not in grids]
+        if missing:
+            raise ValueError(f"methods {missing} have no default grid for the {name} "
+                             f"({curvatures.size} dimensions): see FULL_MATRIX_MAX_DIM")
+        grids = {m: grids[m] for m in methods}
         out[name] = _experiment(["axis-aligned", f"rotated (seed {seed})"], curvatures,
                                 problems, starts, grids, tol, cap)
     return out

@@ -405,7 +405,7 @@ class TestExperiments:
         assert result.ratio("sign descent, decaying", 1) > 3
 
     def test_default_grids(self):
-        small, large = lab.default_grids([1.0, 100.0]), lab.default_grids(np.ones(50))
+        small, large = lab.default_grids([1.0, 100.0]), lab.default_grids(np.ones(3))
         assert "full-matrix AdaGrad" in small and "full-matrix AdaGrad" not in large
         assert 1.0 in small["Newton"]["lr"]
         np.testing.assert_allclose(small["GD"]["lr"] * 100, lab.default_grids([1.0])["GD"]["lr"])
@@ -422,6 +422,8 @@ class TestExperiments:
         assert bowl.ratio("Adam", 1) == np.inf and math.isnan(bowl.ratio("Adam", 0, 1))
         with pytest.raises(ValueError, match="methods must be names from"):
             lab.rotated_tie_backs(methods=("Nesterov",))
+        with pytest.raises(ValueError, match=r"methods \['full-matrix AdaGrad'\] have no default"):
+            lab.rotated_tie_backs(methods=("full-matrix AdaGrad",))
 
     def test_experiment_checks(self):
         with pytest.raises(ValueError, match="curvatures must be 2 numbers"):
