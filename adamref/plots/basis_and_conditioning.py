@@ -103,7 +103,7 @@ def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None):
     ax.set_xticks(x, experiment.labels)
     ax.set(xlabel="problem", ylabel=f"steps to $f - f^* \\leq$ {experiment.tol:g}",
            title=title or "Tuned steps per method")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return ax
 
 
