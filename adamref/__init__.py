@@ -20,4 +20,7 @@ from adamref.optim import (SGD, AdaGrad, AdaMax, Adam, AdamW, Optimizer, RMSprop
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
            "adam_update", "keras_adam", "keras_style", "schedules"]
+from adamref.optim import RAdam  # noqa: E402
+
+__all__ += ["RAdam"]
 __version__ = "0.1.0"

@@ -12,10 +12,13 @@ from adamref.optim import schedules
 from adamref.optim.adam import Adam, AdamW, keras_adam
 from adamref.optim.adamax import AdaMax
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
+from adamref.optim.clipping import clip_by_global_norm, clip_by_value
 from adamref.optim.functional import (adagrad_update, adam_update, adam_variant_update,
                                       adamax_update, rmsprop_update, sgd_update)
 from adamref.optim.optimizer import Optimizer
+from adamref.optim.radam import RAdam
 
 __all__ = ["SGD", "AdaGrad", "AdaMax", "Adam", "AdamW", "Optimizer", "RMSprop",
            "adagrad_update", "adam_update", "adam_variant_update", "adamax_update",
            "keras_adam", "rmsprop_update", "schedules", "sgd_update"]
+__all__ += ["RAdam", "clip_by_global_norm", "clip_by_value"]
