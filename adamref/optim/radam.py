@@ -26,8 +26,9 @@ import numpy as np
 from numpy import add, divide, multiply, sqrt, subtract
 
 from adamref.optim import validation as check
-from adamref.optim.functional import checked_hyperparameters
-from adamref.optim.optimizer import Optimizer, as_weak_scalar, power_table
+from adamref.optim.adam import Adam
+from adamref.optim.engine import UPDATE_POLICY
+from adamref.optim.optimizer import as_weak_scalar, power_table
 
 #: RAdam takes the adaptive step once ρ_t exceeds this (PyTorch's and the
 #: authors' threshold; the variance is finite from ρ_t > 4).
@@ -114,8 +115,9 @@ def adaptive_variance_approx(rho_values, sigma=1.0):
 
 
 # -- the optimizer -----------------------------------------------------------------------
-class RAdam(Optimizer):
-    """RAdam with ``torch.optim.RAdam``'s semantics (see the module docstring).
+class RAdam(Adam):
+    """RAdam with ``torch.optim.RAdam``'s semantics (see the module docstring):
+    ``Adam``'s hyperparameters, moments and weight decay, another step.
 
     - ``weight_decay`` with ``decoupled_weight_decay=False``: L2, ``g += λ·θ``;
       with ``True``: ``θ *= 1 − α·λ`` before the moments (RAdamW, as PyTorch).
@@ -130,36 +132,11 @@ class RAdam(Optimizer):
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, weight_decay=0.0,
                  decoupled_weight_decay=False, maximize=False):
-        lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-        weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
-        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
-        self.decoupled_weight_decay = check.flag("decoupled_weight_decay", decoupled_weight_decay)
-        self.maximize = check.flag("maximize", maximize)
-        self._decays = self.decoupled_weight_decay and bool(np.any(weight_decay != 0))
-        self._l2 = self._l2 and not self.decoupled_weight_decay
-
-    lr = property(lambda self: self._hyper["lr"])
-    beta1 = property(lambda self: self._hyper["beta1"])
-    beta2 = property(lambda self: self._hyper["beta2"])
-    eps = property(lambda self: self._hyper["eps"])
-    weight_decay = property(lambda self: self._hyper["weight_decay"])
-    m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
-    v = property(lambda self: self._state("v"), doc="Second raw moment (EMA of g²).")
-
-    _squares_gradient = True
-    _nonnegative_buffers = ("v",)
+        super().__init__(lr, beta1, beta2, eps, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _settings(self):
         return {"decoupled_weight_decay": self.decoupled_weight_decay, "maximize": self.maximize}
-
-    def _buffer_names(self):
-        return ("m", "v")
-
-    def _fixed_constants(self, h):
-        rho_max = 2 / (1 - h["beta2"]) - 1                               # ρ_∞
-        return {"one_minus_beta1": as_weak_scalar(1 - h["beta1"]),
-                "one_minus_beta2": as_weak_scalar(1 - h["beta2"]),
-                "rho_inf": as_weak_scalar(rho_max)}
 
     def _step_constants(self, h, t):
         correction1 = 1 - self._power("beta1", t)                        # 1 − β1^t
@@ -182,6 +159,21 @@ class RAdam(Optimizer):
                 rectified.ndim else bool(rectified),
                 "momentum_step": as_weak_scalar(step),
                 "adaptive_step": as_weak_scalar(step * r_t * sqrt_correction2), **decay}
+
+    def effective_step(self):
+        """The step size per coordinate of the last step: ``α·r_t·√(1 − β2^t)/
+        ((1 − β1^t)(√v + ε))`` where it was adaptive, ``α/(1 − β1^t)`` (the
+        momentum step's) where it was not; ``None`` before the first step."""
+        if self._buffers is None:
+            return None
+        out = []
+        for v in self._buffers["v"]:
+            c = self._constants(self.t, v.dtype)
+            with np.errstate(**UPDATE_POLICY):
+                adaptive = c.adaptive_step / (np.sqrt(v) + c.eps)
+                out.append(np.where(np.asarray(c.rectified) != 0, adaptive,
+                                    c.momentum_step * np.ones_like(v)))
+        return self._structure.unflatten(out)
 
     def _update(self, theta, g, state, scratch, c):
         m, v = state["m"], state["v"]

@@ -88,3 +88,23 @@ def load_digits(*, n_train: int = 1000, n_val: int = 397, n_test: int = 400,
     parts = [order[start:stop] for start, stop in zip(cuts[:-1], cuts[1:])]
     arrays = [_frozen(a) for rows in parts for a in (images[rows] / 16.0, labels[rows])]
     return Digits(*arrays, seed=seed)
+
+
+def synthetic_digits(*, n_train: int = 80, n_val: int = 40, n_test: int = 40,
+                     seed: int = 0) -> Digits:
+    """A small stand-in for ``load_digits`` that needs no scikit-learn (for
+    tests and quick runs): 64 "pixels" with counts 0 … 16 / 16 (a fifth of the
+    pixels always 0, like the digits' empty border), and labels decided by a
+    fixed random linear map of the pixels, so a network can learn them."""
+    n_train = check.integer("n_train", n_train, low=1)
+    n_val = check.integer("n_val", n_val, low=1)
+    n_test = check.integer("n_test", n_test, low=1)
+    rng = np.random.default_rng(check.seed("seed", seed))
+    weights = rng.standard_normal((N_PIXELS, N_CLASSES))
+    alive = rng.random(N_PIXELS) < 0.8
+    arrays = []
+    for n in (n_train, n_val, n_test):
+        X = np.round(rng.random((n, N_PIXELS)) * 16) / 16 * alive            # counts / 16
+        labels = np.argmax(np.einsum("np,pc->nc", X, weights), axis=1)       # the largest score
+        arrays += [_frozen(X), _frozen(labels.astype(np.int64))]
+    return Digits(*arrays, seed=seed)

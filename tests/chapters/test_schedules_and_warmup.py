@@ -9,17 +9,7 @@ import pytest
 from adamref.lab import schedules_and_warmup as lab
 from adamref.plots.schedules_and_warmup import (plot_schedules, plot_variance,
                                                 plot_warmup_factors, plot_warmup_sweep)
-from adamref.problems.digits import Digits
-
-
-def fake_digits(seed=0, sizes=(80, 40, 40)):
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal((64, 10))
-    parts = []
-    for n in sizes:
-        X = rng.random((n, 64))
-        parts += [X, np.argmax(X @ w, axis=1).astype(np.int64)]
-    return Digits(*parts, seed=seed)
+from adamref.problems.digits import synthetic_digits
 
 
 def test_schedule_table_against_the_closed_forms():
@@ -68,7 +58,7 @@ def test_untuned_warmup_and_the_factors():
 @pytest.fixture(scope="module")
 def sweep():
     return lab.warmup_sweep(lrs=np.array([1e-3, 1e-2, 1e-1]), beta2=0.9, steps=30, seeds=(0, 1),
-                            batch_size=8, hidden=5, every=10, data=fake_digits())
+                            batch_size=8, hidden=5, every=10, data=synthetic_digits())
 
 
 def test_warmup_sweep_and_its_effect(sweep):

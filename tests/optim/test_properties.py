@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RAdam, RMSprop, adam_update
 
 OPTIMIZERS = {
     "adam": lambda: Adam(lr=1e-2),
@@ -19,6 +19,7 @@ OPTIMIZERS = {
     "rmsprop": lambda: RMSprop(),
     "adagrad": lambda: AdaGrad(),
     "sgd-momentum": lambda: SGD(lr=1e-3, momentum=0.9),
+    "radam": lambda: RAdam(lr=1e-2),
 }
 
 

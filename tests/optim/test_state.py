@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop
+from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RAdam, RMSprop
 
 OPTIMIZERS = [
     lambda: Adam(lr=0.01),
@@ -14,6 +14,7 @@ OPTIMIZERS = [
     lambda: SGD(lr=0.01, momentum=0.9, nesterov=True),
     lambda: RMSprop(lr=0.01, momentum=0.5, centered=True),
     lambda: AdaGrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    lambda: RAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
 ]
 
 
@@ -92,6 +93,7 @@ def test_params_must_keep_their_structure():
                          decoupled_weight_decay=True)),
     (lambda lr, b2: RMSprop(lr=lr, alpha=b2), lambda lr, b2: RMSprop(lr=lr, alpha=b2)),
     (lambda lr, b2: AdaMax(lr=lr, beta2=b2), lambda lr, b2: AdaMax(lr=lr, beta2=b2)),
+    (lambda lr, b2: RAdam(lr=lr, beta2=b2), lambda lr, b2: RAdam(lr=lr, beta2=b2)),
 ])
 def test_broadcast_sweep_equals_loop_over_configurations(make_sweep, make_one):
     lrs = np.array([1e-3, 1e-2, 1e-1])

@@ -66,3 +66,14 @@ def test_without_scikit_learn_the_error_says_what_to_install(monkeypatch):
     finally:
         monkeypatch.undo()
         digits_module._images_and_labels.cache_clear()
+
+
+def test_synthetic_digits_look_like_the_digits_and_are_learnable_by_construction():
+    from adamref.problems.digits import synthetic_digits
+    d = synthetic_digits(n_train=50, n_val=20, n_test=10, seed=2)
+    assert d.sizes == (50, 20, 10) and d.X_train.shape == (50, 64)
+    np.testing.assert_array_equal(d.X_train * 16, np.round(d.X_train * 16))
+    assert 0 < np.mean(np.all(d.X_train == 0, axis=0)) < 0.5          # some dead pixels
+    np.testing.assert_array_equal(synthetic_digits(seed=2, n_train=50, n_val=20, n_test=10).y_val,
+                                  d.y_val)
+    assert not d.X_test.flags.writeable

@@ -4,20 +4,9 @@ import numpy as np
 import pytest
 
 from adamref.optim import SGD, Adam, schedules
-from adamref.problems.digits import Digits
+from adamref.problems.digits import synthetic_digits
 from adamref.problems.mlp import MLP
 from adamref.problems.training import batch_order, train
-
-
-def fake_digits(seed=0, sizes=(60, 30, 30)):
-    """Random images whose label is decided by a fixed linear map: learnable, no sklearn."""
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal((64, 10))
-    parts = []
-    for n in sizes:
-        X = rng.random((n, 64))
-        parts += [X, np.argmax(X @ w, axis=1).astype(np.int64)]
-    return Digits(*parts, seed=seed)
 
 
 def test_each_epoch_is_a_permutation_and_orders_are_seeded():
@@ -50,7 +39,7 @@ def test_bad_orders_are_named(call, error, match):
     lambda lr: SGD(lr=lr, momentum=0.9),
 ])
 def test_k_networks_trained_at_once_equal_a_loop_over_single_networks(make):
-    data, net = fake_digits(), MLP(hidden=6)
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=6)
     lrs, seeds = np.array([1e-3, 1e-2, 3e-2]), np.array([1, 2, 3])
     theta0 = net.init(seeds)
     together = train(net, data, make(lrs[:, None]), theta0, 23, batch_size=8,
@@ -66,7 +55,7 @@ def test_k_networks_trained_at_once_equal_a_loop_over_single_networks(make):
 
 
 def test_training_learns_and_leaves_theta0_alone():
-    data, net = fake_digits(), MLP(hidden=16)
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=16)
     theta0 = net.init([0, 1])
     before = theta0.copy()
     result = train(net, data, Adam(lr=1e-2), theta0, 60, batch_size=10, batch_seeds=3)
@@ -77,7 +66,7 @@ def test_training_learns_and_leaves_theta0_alone():
 
 
 def test_a_diverging_network_is_frozen_and_reported_the_others_go_on():
-    data, net = fake_digits(), MLP(hidden=4)
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=4)
     theta0 = net.init([0, 0])
     with np.errstate(all="raise"):                   # no warning escapes the run
         result = train(net, data, SGD(lr=np.array([[1e-2], [1e9]])), theta0, 10,
@@ -88,7 +77,7 @@ def test_a_diverging_network_is_frozen_and_reported_the_others_go_on():
 
 
 def test_bad_training_calls_are_named():
-    data, net = fake_digits(), MLP(hidden=4)
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=4)
     theta0 = net.init([0, 1])
     with pytest.raises(ValueError, match=r"one seed per network \(2\), got 3"):
         train(net, data, Adam(), theta0, 5, batch_seeds=np.array([1, 2, 3]))
