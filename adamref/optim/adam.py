@@ -125,7 +125,9 @@ class Adam(Optimizer):
                            c.lr / (np.sqrt(v) / c.sqrt_correction2 + c.eps))
         return self._structure.unflatten(out)
 
-    def _update(self, theta, g, state, scratch, c):
+    def _moments(self, theta, g, state, scratch, c):
+        """The first half of a step, shared by the variants (``RAdam``): the
+        decoupled decay, the effective gradient, then m and v; returns (m, v)."""
         m, v, tmp = state["m"], state["v"], scratch[1]
         if self._decays:
             theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
@@ -133,6 +135,11 @@ class Adam(Optimizer):
         m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
         v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
                       c.one_minus_beta2, out=tmp)
+        return m, v
+
+    def _update(self, theta, g, state, scratch, c):
+        m, v = self._moments(theta, g, state, scratch, c)                 # decay, g, m, v
+        tmp = scratch[1]
         if self.amsgrad:
             v = maximum(state["v_max"], v, out=state["v_max"])             # v_max ← max(v_max, v)
         if self.epsilon_hat:                                               # Keras' ε̂ form:

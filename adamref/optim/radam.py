@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy import add, divide, multiply, sqrt, subtract
+from numpy import add, divide, multiply, sqrt
 
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
@@ -176,14 +176,8 @@ class RAdam(Adam):
         return self._structure.unflatten(out)
 
     def _update(self, theta, g, state, scratch, c):
-        m, v = state["m"], state["v"]
-        work, tmp = scratch
-        if self._decays:
-            theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
-        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
-        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
-        v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
-                      c.one_minus_beta2, out=tmp)
+        m, v = self._moments(theta, g, state, scratch, c)                 # Adam's: decay, g, m, v
+        work, tmp = scratch                                                # g is no longer needed
         if isinstance(c.rectified, bool) and not c.rectified:              # ρ_t ≤ 5:
             theta -= multiply(m, c.momentum_step, out=tmp)                # θ −= α·m̂
             return
