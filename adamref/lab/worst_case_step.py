@@ -50,7 +50,7 @@ def random_sequences_steps(steps=300, draws=2000, *, beta1=0.9, beta2=0.999, see
     """The largest ``|Δθ_t|/α`` of ``adamref.Adam`` (ε = 1e-300: a coordinate
     whose gradients were all 0 so far takes the step 0, not 0/0) at each step over
     ``draws`` random gradient sequences of three kinds (Gaussian; sparse: one
-    gradient in 20 nonzero; geometric: ``g_i = q^i`` times a Gaussian sign,
+    gradient in 20 nonzero; geometric: ``g_i = q^i`` times a random sign,
     with a random ratio q in [1, 1.2]), next to ``step_supremum``:
     ``{"t", kind: (steps,), "supremum"}``."""
     steps = check.integer("steps", steps, low=1)
@@ -58,8 +58,9 @@ def random_sequences_steps(steps=300, draws=2000, *, beta1=0.9, beta2=0.999, see
     rng = np.random.default_rng(check.seed("seed", seed))
     sequences = {"gaussian": rng.standard_normal((steps, draws)),
                  "sparse": rng.standard_normal((steps, draws)) * (rng.random((steps, draws)) < 0.05),
-                 "geometric": (rng.uniform(1.0, 1.2, draws) ** np.arange(steps)[:, None]
-                               / 1.2 ** steps * np.sign(rng.standard_normal((steps, draws))))}
+                 "geometric": (np.cumprod(np.tile(rng.uniform(1.0, 1.2, draws), (steps, 1)),
+                                          axis=0)                      # q^i by multiplication
+                               * np.sign(rng.standard_normal((steps, draws))))}
     out = {"t": np.arange(1, steps + 1)}
     for kind, grads in sequences.items():
         adam = Adam(lr=1.0, beta1=beta1, beta2=beta2, eps=1e-300)
