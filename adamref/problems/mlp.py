@@ -22,11 +22,13 @@ labels ``y`` of shape ``(B,)``, or one per network, ``(K, B, 64)`` and
 initialization it also trains this network well.
 
 **The same bits on every CPU.**  A long nonconvex training run amplifies
-round-off, so every operation that feeds back into training rounds the same
-everywhere: the products are ``np.einsum`` (its own loops, not BLAS, whose
-kernels sum in machine-dependent orders), ReLU is exact, and the softmax uses
-``portable_exp`` (+ − × and an exact scaling by 2^k) instead of ``np.exp``.
-Only the reported loss calls ``np.log``, which feeds nothing back.
+round-off, so every operation rounds the same everywhere: the products are
+``np.einsum`` (its own loops, not BLAS, whose kernels sum in machine-dependent
+orders), ReLU is exact, and the softmax and the loss use ``portable_exp`` and
+``portable_log`` (+ − × ÷ and exact scalings by powers of 2) instead of
+``np.exp`` and ``np.log``, whose last bit depends on NumPy's SIMD code path.
+Checked: the chapters' runs give the same bits under every configuration of
+``tests/portability.py`` (OpenBLAS kernels, NumPy without AVX-512, one thread).
 """
 
 from __future__ import annotations
@@ -63,6 +65,34 @@ def portable_exp(x):
             series = series * r + coefficient
         exponent = np.where(np.isnan(k), 0, k).astype(np.int64)  # NaN stays in the series
         return np.ldexp(series, exponent)                        # 2^k · e^r
+
+
+#: 1/(2k + 1) for k = 0 … 11: ln((1 + s)/(1 − s)) = 2·Σ s^(2k+1)/(2k + 1), |s| ≤ 0.172
+#: (truncation below 1e-18).
+LOG_SERIES = tuple(1.0 / (2 * k + 1) for k in range(12))
+SQRT_HALF = 0.7071067811865476
+
+
+def portable_log(x):
+    """``ln x`` from + − × ÷ and exact operations: the same bits on every CPU.
+
+    ``x = m·2^e`` exactly (``np.frexp``), m moved into [√½, √2); then
+    ``ln m = 2·atanh(s)`` with ``s = (m − 1)/(m + 1)``, |s| ≤ 0.172, by its
+    series, and ``ln x = e·ln 2 + ln m`` (ln 2 in two parts).  Within a few ulps
+    of ``np.log``; 0 gives −inf, a negative number NaN, inf gives inf."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m, e = np.frexp(x)                                        # x = m·2^e, m in [½, 1)
+        low = m < SQRT_HALF
+        m, e = np.where(low, 2 * m, m), np.where(low, e - 1, e)   # m in [√½, √2), exact
+        s = (m - 1) / (m + 1)
+        s2 = s * s
+        series = np.full_like(s, LOG_SERIES[-1])
+        for coefficient in reversed(LOG_SERIES[:-1]):             # Horner in s²
+            series = series * s2 + coefficient
+        out = e * LN2_HI + (e * LN2_LO + 2 * s * series)          # e·ln 2 + ln m
+        return np.where(x > 0, np.where(np.isinf(x), np.inf, out),
+                        np.where(x == 0, -np.inf, np.nan))
 
 
 def _transposed(a: np.ndarray) -> np.ndarray:
@@ -157,7 +187,7 @@ class MLP:
             e = portable_exp(shifted)                                   # e^(z2 − max)
             total = np.einsum("kbo->kb", e)                            # Σ_o e^(z2 − max)
             picked = np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0]  # z2[y] − max
-            loss = np.mean(np.log(total) - picked, axis=-1)             # −log softmax(z2)[y]
+            loss = np.mean(portable_log(total) - picked, axis=-1)       # −log softmax(z2)[y]
         if not gradient:
             return loss, None
         batch = X.shape[-2]

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adamref.problems.mlp import MLP, portable_exp
+from adamref.problems.mlp import MLP, portable_exp, portable_log
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "mlp_torch.npz"
 
@@ -26,6 +26,15 @@ def test_portable_exp_is_within_an_ulp_of_numpy_and_handles_the_edges():
     edges = portable_exp(np.array([np.nan, -np.inf, np.inf, 0.0, -1000.0, 1.0]))
     assert np.isnan(edges[0]) and edges[1] == 0.0 and edges[2] == np.inf
     assert edges[3] == 1.0 and edges[4] == 0.0 and edges[5] == pytest.approx(np.e, rel=1e-15)
+
+
+def test_portable_log_is_within_a_few_ulps_of_numpy_and_handles_the_edges():
+    x = np.concatenate([np.geomspace(1e-300, 1e300, 50_001), np.linspace(0.5, 20.0, 50_001)])
+    exact = np.log(x)
+    assert np.max(np.abs(portable_log(x) - exact) / np.spacing(np.abs(exact))) <= 4
+    edges = portable_log(np.array([0.0, -1.0, np.inf, np.nan, 1.0]))
+    assert edges[0] == -np.inf and np.isnan(edges[1]) and edges[2] == np.inf
+    assert np.isnan(edges[3]) and edges[4] == 0.0
 
 
 def test_layers_are_views_in_the_documented_shapes():
