@@ -19,18 +19,20 @@ from adamref.optim.adafactor import Adafactor
 from adamref.optim.adam import Adam, AdamW, keras_adam
 from adamref.optim.adamax import AdaMax
 from adamref.optim.baselines import SGD, AdaGrad, RMSprop
+from adamref.optim.clipping import clip_by_global_norm, clip_by_value
 from adamref.optim.family import AdaBelief, NAdam, Yogi
-from adamref.optim.functional import (adagrad_update, adam_update, adam_variant_update,
-                                      adamax_update, rmsprop_update, sgd_update)
-from adamref.optim.functional import (adabelief_update, lion_update, nadam_update,
-                                      sign_sgd_update, yogi_update)
+from adamref.optim.functional import (adabelief_update, adagrad_update, adam_update,
+                                      adam_variant_update, adamax_update, lion_update,
+                                      nadam_update, rmsprop_update, sgd_update, sign_sgd_update,
+                                      yogi_update)
 from adamref.optim.optimizer import Optimizer
 from adamref.optim.quantized import Adam8bit
+from adamref.optim.radam import RAdam
 from adamref.optim.sign import Lion, SignSGD
 
-__all__ = ["SGD", "AdaGrad", "AdaMax", "Adafactor", "Adam", "Adam8bit", "AdamW", "Optimizer",
-           "RMSprop", "precision",
-           "adagrad_update", "adam_update", "adam_variant_update", "adamax_update",
-           "keras_adam", "rmsprop_update", "schedules", "sgd_update"]
-__all__ += ["AdaBelief", "Lion", "NAdam", "SignSGD", "Yogi", "adabelief_update",
-            "lion_update", "nadam_update", "sign_sgd_update", "yogi_update"]
+__all__ = ["SGD", "AdaBelief", "AdaGrad", "AdaMax", "Adafactor", "Adam", "Adam8bit", "AdamW",
+           "Lion", "NAdam", "Optimizer", "RAdam", "RMSprop", "SignSGD", "Yogi",
+           "adabelief_update", "adagrad_update", "adam_update", "adam_variant_update",
+           "adamax_update", "clip_by_global_norm", "clip_by_value", "keras_adam", "lion_update",
+           "nadam_update", "precision", "rmsprop_update", "schedules", "sgd_update",
+           "sign_sgd_update", "yogi_update"]

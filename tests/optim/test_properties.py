@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from adamref.optim import (SGD, AdaBelief, AdaGrad, Adafactor, Adam, AdaMax, AdamW, Lion,
-                           NAdam, RMSprop, SignSGD, Yogi, adam_update)
+                           NAdam, RAdam, RMSprop, SignSGD, Yogi, adam_update)
 
 OPTIMIZERS = {
     "adam": lambda: Adam(lr=1e-2),
@@ -27,6 +27,7 @@ OPTIMIZERS = {
     "adabelief": lambda: AdaBelief(),
     "lion": lambda: Lion(),
     "signum": lambda: SignSGD(beta1=0.9),
+    "radam": lambda: RAdam(lr=1e-2),
 }
 
 

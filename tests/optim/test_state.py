@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from adamref.optim import (SGD, AdaBelief, AdaGrad, Adafactor, Adam, AdaMax, AdamW, Lion,
-                           NAdam, RMSprop, SignSGD, Yogi)
+                           NAdam, RAdam, RMSprop, SignSGD, Yogi)
 
 OPTIMIZERS = [
     lambda: Adam(lr=0.01),
@@ -21,6 +21,7 @@ OPTIMIZERS = [
     lambda: AdaBelief(lr=0.01, maximize=True),
     lambda: Lion(lr=0.001),
     lambda: SignSGD(lr=0.01, beta1=0.9),
+    lambda: RAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
 ]
 
 
@@ -106,6 +107,7 @@ def test_params_must_keep_their_structure():
     (lambda lr, b2: AdaBelief(lr=lr, beta2=b2), lambda lr, b2: AdaBelief(lr=lr, beta2=b2)),
     (lambda lr, b2: Lion(lr=lr, beta2=b2), lambda lr, b2: Lion(lr=lr, beta2=b2)),
     (lambda lr, b2: SignSGD(lr=lr, beta1=b2), lambda lr, b2: SignSGD(lr=lr, beta1=b2)),
+    (lambda lr, b2: RAdam(lr=lr, beta2=b2), lambda lr, b2: RAdam(lr=lr, beta2=b2)),
 ])
 def test_broadcast_sweep_equals_loop_over_configurations(make_sweep, make_one):
     lrs = np.array([1e-3, 1e-2, 1e-1])
