@@ -11,7 +11,8 @@ import pytest
 from adamref.optim import schedules
 from adamref.optim.radam import (RHO_THRESHOLD, RAdam, adaptive_variance,
                                  adaptive_variance_approx, rectification, rho, rho_inf)
-from test_reference_fixtures import TORCH_RTOL, TORCH_ULPS, problem   # the shared oracle
+from reference_oracle import problem   # tests/reference/problem.py
+from test_reference_fixtures import FLOAT64_RTOL, FLOAT64_ULPS   # the replay tolerances
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = sorted((HERE / "fixtures").glob("radam_*.npz"))
@@ -43,12 +44,12 @@ def test_replay_matches_torch_radam(path):
         np.testing.assert_array_equal(problem.gradient(
             f["trajectory"][step - 2] if step > 1 else f["theta0"], step), f["grads"][step - 1])
         opt.step(theta, grad)
-        atol = TORCH_ULPS * float(np.spacing(np.max(np.abs(reference))))
-        np.testing.assert_allclose(theta, reference, rtol=TORCH_RTOL, atol=atol,
+        atol = FLOAT64_ULPS * float(np.spacing(np.max(np.abs(reference))))
+        np.testing.assert_allclose(theta, reference, rtol=FLOAT64_RTOL, atol=atol,
                                    err_msg=f"{path.stem}: θ at step {step}")
     for key in ("m", "v"):
-        np.testing.assert_allclose(getattr(opt, key), f[key], rtol=TORCH_RTOL,
-                                   atol=TORCH_ULPS * float(np.spacing(np.max(np.abs(f[key])))))
+        np.testing.assert_allclose(getattr(opt, key), f[key], rtol=FLOAT64_RTOL,
+                                   atol=FLOAT64_ULPS * float(np.spacing(np.max(np.abs(f[key])))))
 
 
 def by_hand(theta, grads, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
