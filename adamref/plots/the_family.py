@@ -1,0 +1,147 @@
+"""Figures of the chapter *The family* (Part V, "Beyond Adam"): each draws what
+``adamref.lab.the_family`` computed and computes nothing itself."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adamref.plots.non_convergence import plot_average_regret, plot_iterates
+from adamref.plots.style import axes_or_new, checked_mapping, label_color, series
+
+
+def _figure(fig):
+    if not hasattr(fig, "add_subplot"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    return fig
+
+
+def plot_scores(tunings: dict, ax=None, *, ylabel="score", title=None, logy=True):
+    """Each optimizer's score against the learning rate (log x), its best value
+    marked; ``tunings`` maps a label to a ``Tuned`` or to anything with a
+    ``.tuned`` (a ``Tuning``).  Failed runs (infinite scores) leave gaps."""
+    ax = axes_or_new(ax)
+    for i, (label, item) in enumerate(checked_mapping("tunings", tunings).items()):
+        tuned = getattr(item, "tuned", item)
+        scores = np.where(np.isfinite(tuned.scores), tuned.scores, np.nan)
+        color = label_color(label, i)
+        ax.plot(tuned.values, scores, marker=".", color=color, label=label)
+        ax.plot(tuned.values[tuned.best_index], tuned.best_score, marker="o", markersize=9,
+                markerfacecolor="none", color=color)
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title or "Tuning")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_curves(curves: dict, ax=None, *, steps=None, ylabel=r"$f(\theta_t) - f(\theta^*)$",
+                title=None):
+    """Loss curves (log y), one per label; ``steps`` the x values (default 0, 1, …)."""
+    curves = series("curves", curves)
+    ax = axes_or_new(ax)
+    for i, (label, values) in enumerate(curves.items()):
+        x = np.arange(values.size) if steps is None else np.asarray(steps)
+        ax.semilogy(x, np.where(values > 0, values, np.nan), color=label_color(label, i),
+                    label=label, linewidth=1)
+    ax.set(xlabel="step $t$", ylabel=ylabel, title=title or "Loss at the best learning rate")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def draw_steps_to_target(fig, result, *, title=""):
+    """The NAdam experiment (``StepsToTarget``): steps to the target against the
+    learning rate (left), the loss curves at each best learning rate (right)."""
+    left, right = _figure(fig).subplots(1, 2)
+    plot_scores(result.tuned, left, ylabel=f"steps to {result.target:.0e} × initial loss",
+                title=f"Steps to the target{': ' + title if title else ''}")
+    plot_curves(result.curves, right)
+    fig.tight_layout()
+    return left, right
+
+
+def plot_momentum_schedule(mu, ax=None, *, beta1=0.9):
+    """torch NAdam's μ_t against t (log x), with Adam's constant β1."""
+    mu = np.asarray(mu, dtype=float)
+    ax = axes_or_new(ax)
+    t = np.arange(1, mu.size + 1)
+    ax.semilogx(t, mu, label=r"NAdam's $\mu_t$")
+    ax.axhline(beta1, color=label_color("Adam", 0), linestyle=":", label=rf"Adam: $\beta_1$ = {beta1:g}")
+    ax.set(xlabel="step $t$", ylabel="weight of the momentum", ylim=(0, 1),
+           title="NAdam's momentum schedule")
+    ax.legend()
+    return ax
+
+
+def draw_scale_changes(fig, changes, *, before=None):
+    """Yogi's experiment (``scale_changes``): ``|Δθ_t|/α`` of Adam and Yogi when
+    the gradient's scale shrinks (left) and grows (right); ``before`` marks the
+    step of the change."""
+    axes = _figure(fig).subplots(1, 2)
+    for ax, (kind, steps) in zip(axes, checked_mapping("changes", changes).items()):
+        steps = series(f"changes[{kind!r}]", steps)
+        for i, (label, s) in enumerate(steps.items()):
+            ax.loglog(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
+        if before is not None:
+            ax.axvline(before, color="k", linestyle=":", linewidth=1)
+        ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
+               title=f"The gradient's scale {kind}")
+        ax.legend()
+    fig.tight_layout()
+    return axes
+
+
+def draw_online(fig, result, lr_index=2):
+    """Reddi et al.'s counterexample (``OnlineResult``): iterates and average
+    regret of Adam, AMSGrad and Yogi at the learning rate ``lrs[lr_index]``."""
+    ax_x, ax_r = _figure(fig).subplots(1, 2)
+    alpha = result.lrs[lr_index]
+    plot_iterates({k: v[1:, lr_index] for k, v in result.theta.items()}, ax_x,
+                  title=f"Iterates (C = {result.C:g}, β2 = {result.beta2:.3g}, α = {alpha:.2g})")
+    plot_average_regret({k: v[:, lr_index] for k, v in result.regret.items()}, ax_r)
+    fig.tight_layout()
+    return ax_x, ax_r
+
+
+def draw_comparisons(fig, comparisons: dict, *, name="", ylabel="score"):
+    """One panel per setting of ``comparisons`` (``{setting: {label: Tuning}}``,
+    as ``belief_vs_noise``, ``rare_spikes`` or ``lion_learning_rates`` return):
+    the scores against the learning rate, titled ``"{name} = {setting}"``."""
+    comparisons = checked_mapping("comparisons", comparisons)
+    axes = np.atleast_1d(_figure(fig).subplots(1, len(comparisons)))
+    for ax, (setting, tunings) in zip(axes, comparisons.items()):
+        plot_scores(tunings, ax, ylabel=ylabel, title=f"{name} = {setting}" if name else None)
+    fig.tight_layout()
+    return axes
+
+
+def plot_spike_response(response: dict, ax=None, *, spike_at=None):
+    """``|Δθ_t|/α`` of Adam and AdaMax around one gradient spike (``spike_response``)."""
+    response = series("response", response)
+    ax = axes_or_new(ax)
+    for i, (label, s) in enumerate(response.items()):
+        ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
+    if spike_at is not None:
+        ax.axvline(spike_at, color="k", linestyle=":", linewidth=1)
+    ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
+           title="One gradient spike, then the gradient 1 again")
+    ax.legend()
+    return ax
+
+
+def plot_batch_sweep(sweep, ax=None, *, n_samples=None):
+    """``BatchSweep``: each optimizer's best training loss against the batch size
+    (the full batch drawn at ``n_samples``, or one step right of the largest)."""
+    ax = axes_or_new(ax)
+    sizes = [b for b in sweep.batch_sizes if b is not None]
+    full = n_samples if n_samples is not None else 2 * max(sizes, default=1)
+    x = np.array([full if b is None else b for b in sweep.batch_sizes], dtype=float)
+    labels = list(next(iter(sweep.tuned.values())))
+    for i, label in enumerate(labels):
+        ax.semilogx(x, sweep.best_losses(label), marker="o", color=label_color(label, i),
+                    label=label)
+    ax.set_xticks(x, [("full" if b is None else str(b)) for b in sweep.batch_sizes])
+    ax.set(xlabel="batch size", ylabel="best training loss (each at its tuned α)",
+           title="Sign descent and Adam across batch sizes")
+    ax.legend()
+    return ax

@@ -1,0 +1,92 @@
+"""The chapter *Schedules and warmup*: ``adamref.lab.schedules_and_warmup`` and
+``adamref.plots.schedules_and_warmup`` (the digits replaced by small random data)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from adamref.lab import schedules_and_warmup as lab
+from adamref.plots.schedules_and_warmup import (plot_schedules, plot_variance,
+                                                plot_warmup_factors, plot_warmup_sweep)
+from adamref.problems.digits import synthetic_digits
+
+
+def test_schedule_table_against_the_closed_forms():
+    t = np.array([1, 15, 30, 31, 165, 300, 400])
+    table = lab.schedule_table(t, 0.1, warmup_steps=30, total_steps=300)
+    np.testing.assert_allclose(table["constant"], 0.1)
+    np.testing.assert_allclose(table["inverse_sqrt"], 0.1 / np.sqrt(t), rtol=1e-15)
+    np.testing.assert_allclose(table["linear_warmup"], 0.1 * np.minimum(t / 30, 1), rtol=1e-15)
+    cosine = [0.05 * (1 + math.cos(math.pi * min(s, 300) / 300)) for s in t]
+    np.testing.assert_allclose(table["cosine_decay"], cosine, rtol=1e-14, atol=1e-17)
+    assert table["warmup_cosine"][1] == pytest.approx(0.05)            # half-way up
+    assert table["warmup_cosine"][4] == pytest.approx(0.05)            # half-way down
+    assert table["warmup_cosine"][-1] == 0.0
+    with pytest.raises(ValueError, match="warmup_steps must be < total_steps"):
+        lab.schedule_table(t, warmup_steps=300, total_steps=300)
+    with pytest.raises(ValueError, match="t must be integers >= 1"):
+        lab.schedule_table(np.array([0, 1]))
+
+
+def test_rho_table_switches_at_rho_five():
+    table = lab.rho_table(np.arange(1, 9), 0.999)
+    assert table["adaptive"].tolist() == [False] * 5 + [True] * 3
+    assert np.isnan(table["rectification"][:4]).all() and (table["rectification"][5:] > 0).all()
+
+
+def test_monte_carlo_variance_is_seeded_and_meets_the_formula():
+    comparison = lab.variance_comparison(t=(5, 30, 300), draws=20_000, seed=1)
+    again = lab.variance_comparison(t=(5, 30, 300), draws=20_000, seed=1)
+    np.testing.assert_array_equal(comparison["monte_carlo"], again["monte_carlo"])
+    # the EMA is a simple moving average of ρ_t values only approximately: 10 %
+    np.testing.assert_allclose(comparison["monte_carlo"], comparison["formula"], rtol=0.1)
+    assert np.all(np.diff(comparison["monte_carlo"]) < 0)               # Theorem 1: decreasing
+    # σ scales the variance by 1/σ²
+    scaled = lab.adaptive_variance_mc(np.array([30]), sigma=2.0, draws=20_000, seed=1)
+    assert scaled[0] == pytest.approx(comparison["monte_carlo"][1] / 4, rel=1e-12)
+
+
+def test_untuned_warmup_and_the_factors():
+    assert lab.untuned_warmup_steps(0.999) == 2000 and lab.untuned_warmup_steps(0.99) == 200
+    factors = lab.warmup_factors(3000, 0.999)
+    assert factors["linear"][1999] == pytest.approx(1.0) and factors["linear"][999] == pytest.approx(0.5)
+    np.testing.assert_allclose(factors["exponential"], 1 - np.exp(-0.001 * factors["t"]), rtol=1e-13)
+    assert np.isnan(factors["radam"][:5]).all() and np.all(np.diff(factors["radam"][5:]) > 0)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return lab.warmup_sweep(lrs=np.array([1e-3, 1e-2, 1e-1]), beta2=0.9, steps=30, seeds=(0, 1),
+                            batch_size=8, hidden=5, every=10, data=synthetic_digits())
+
+
+def test_warmup_sweep_and_its_effect(sweep):
+    assert sweep.warmup_steps == 20 and sweep.steps.tolist() == [0, 10, 20, 30]
+    assert set(sweep.val_error) == set(lab.METHODS)
+    assert sweep.val_error["RAdam"].shape == (4, 3, 2)
+    # the same starts: every method's networks begin with the same errors
+    np.testing.assert_array_equal(sweep.val_error["Adam"][0], sweep.val_error["RAdam"][0])
+    effect = lab.warmup_effect(sweep)
+    final = sweep.val_error
+    np.testing.assert_allclose(effect["gain"], final["Adam"][-1].mean(1)
+                               - final["Adam + untuned warmup"][-1].mean(1))
+    assert np.all(effect["better"] + effect["worse"] <= 2)
+    assert set(effect["helps_at"]) <= set(sweep.lrs)
+    assert sweep.tuned("Adam").values.size == 3
+    with pytest.raises(ValueError, match="method and baseline must be among"):
+        lab.warmup_effect(sweep, "SGD")
+
+
+def test_plots_draw_the_lab_results(sweep, labelled):
+    t = np.arange(1, 301)
+    ax = plot_schedules(t, lab.schedule_table(t))
+    assert labelled(ax) and len(ax.get_lines()) == 5
+    ax = plot_variance(lab.variance_comparison(t=(3, 10, 100), draws=2000))
+    assert labelled(ax) and len(ax.get_lines()) == 3
+    ax = plot_warmup_factors(lab.warmup_factors(500, 0.99))
+    assert labelled(ax) and len(ax.get_lines()) == 3
+    ax = plot_warmup_sweep(sweep)
+    assert labelled(ax) and len(ax.containers) == 3
+    with pytest.raises(TypeError, match="WarmupSweep"):
+        plot_warmup_sweep({})
