@@ -11,6 +11,7 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import bias_correction as bias_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
@@ -23,8 +24,10 @@ def _specs() -> dict[str, Spec]:
     return {
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
-                beta2=beta_control("β2", 0.9999, static=(0.99, 0.999, 0.9999)),
-                lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1)),
+                # the values of the lab's one cached sweep: a slider move only redraws
+                beta2=stepped("β2", 0.9999, bias_lab.EXPLORER_BETA2S,
+                              static=(0.99, 0.999, 0.9999)),
+                lr=stepped("α (lr)", 1e-2, bias_lab.EXPLORER_LRS, static=(1e-3, 1e-2, 1e-1)),
                 bias_correction=toggle("bias correction", True)),
             usage="Switch bias correction off at β2 = 0.9999 and watch the first steps."),
         "frameworks": Spec(
