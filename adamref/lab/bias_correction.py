@@ -240,5 +240,8 @@ def correction_runs(beta2, lr, *, steps=500):
         beta2s, lrs = (beta2,), (lr,)
     i, j = beta2s.index(beta2), lrs.index(lr)
     problem = logistic_problem()
-    return {flag: (problem.loss(path[i, j]), np.mean(np.abs(np.diff(path[i, j], axis=0)), axis=1) / lr)
-            for flag, path in correction_sweep(beta2s, lrs, steps=steps).items()}
+    runs = {}
+    for flag, paths in correction_sweep(beta2s, lrs, steps=steps).items():
+        path = paths[i, j]
+        runs[flag] = (problem.loss(path), np.mean(np.abs(np.diff(path, axis=0)), axis=1) / lr)
+    return runs
