@@ -11,6 +11,8 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import bias_correction as bias_lab
+from adamref.lab import from_sgd_to_adam as lineage_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
@@ -23,8 +25,10 @@ def _specs() -> dict[str, Spec]:
     return {
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
-                beta2=beta_control("β2", 0.9999, static=(0.99, 0.999, 0.9999)),
-                lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1)),
+                # the values of the lab's one cached sweep: a slider move only redraws
+                beta2=stepped("β2", 0.9999, bias_lab.EXPLORER_BETA2S,
+                              static=(0.99, 0.999, 0.9999)),
+                lr=stepped("α (lr)", 1e-2, bias_lab.EXPLORER_LRS, static=(1e-3, 1e-2, 1e-1)),
                 bias_correction=toggle("bias correction", True)),
             usage="Switch bias correction off at β2 = 0.9999 and watch the first steps."),
         "frameworks": Spec(
@@ -39,9 +43,11 @@ def _specs() -> dict[str, Spec]:
         "from_sgd_to_adam": Spec(
             from_sgd_to_adam.draw_lineage, figsize=(11, 4.2), controls=dict(
                 problem=choice("problem", "quadratic", ("quadratic", "rosenbrock")),
-                lr=log_control("α (RMSprop, Adam)", 0.1, 1e-3, 1.0, static=(0.01, 0.1, 0.5)),
-                sgd_lr=log_control("α (SGD, Momentum)", 0.01, 1e-4, 0.1),
-                beta1=beta_control("β1", 0.9, static=(0.0, 0.9)),
+                # the values of the lab's cached sweeps: moving them only redraws
+                lr=stepped("α (RMSprop, Adam)", 0.1, lineage_lab.EXPLORER_LRS,
+                           static=(0.01, 0.1, 0.5)),
+                sgd_lr=stepped("α (SGD, Momentum)", 0.01, lineage_lab.EXPLORER_SGD_LRS),
+                beta1=stepped("β1", 0.9, lineage_lab.EXPLORER_BETA1S, static=(0.0, 0.9)),
                 beta2=beta_control("β2", 0.999),
                 noise=stepped("noise σ", 0.0, (0.0, 0.1, 0.2, 0.5, 1.0, 2.0), static=(0.0, 0.5),
                               starts_at_bound=True)),
