@@ -72,8 +72,8 @@ def _specs() -> dict[str, Spec]:
             usage="Try β2 = 0.9 for a quick but noisy v̂, or noise 0 for the lag alone."),
         "noisy_gradients": Spec(
             noisy_gradients.draw_noise, figsize=(11, 4), controls=dict(
-                noise=stepped("noise σ", 1.0, (0.0, 0.5, 1.0, 2.0, 5.0, 10.0),
-                              static=(0.0, 1.0, 5.0)),
+                noise=stepped("noise σ", 1.0, (0.0, 0.3, 1.0, 3.0, 10.0),
+                              static=(0.0, 1.0, 3.0, 10.0)),
                 lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1))),
             usage="Raise the noise at a fixed α: which optimizer's final loss grows first?"),
         "non_convergence": Spec(
