@@ -88,9 +88,10 @@ def _specs() -> dict[str, Spec]:
                 eps=log_control("ε", 1e-8, 1e-12, 1e-1, decades_only=True,
                                 static=(1e-8, 1e-3)),
                 beta1=beta_control("β1", 0.9),
-                beta2=beta_control("β2", 0.999),
+                beta2=beta_control("β2", 0.999, static=(0.9, 0.999)),
                 steps=stepped("steps", 400, (50, 100, 200, 400, 1000, 2000))),
-            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD."),
+            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD, "
+                  "or try β2 = 0.9."),
         "seed_regression": Spec(
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
