@@ -33,8 +33,8 @@ def _specs() -> dict[str, Spec]:
                                 static=(1e-8, 1e-4)),
                 eps_hat=log_control("ε̂ (Keras)", 1e-7, 1e-12, 1e-1, decades_only=True,
                                     static=(1e-7, 1e-3)),
-                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 1000, 5000),
-                          static=(1, 10, 1000), starts_at_bound=True)),
+                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+                          static=(1, 10, 2000), starts_at_bound=True)),
             usage="Raise ε or ε̂ until the two forms part; move t to see where they meet again."),
         "from_sgd_to_adam": Spec(
             from_sgd_to_adam.draw_lineage, figsize=(11, 4.2), controls=dict(
