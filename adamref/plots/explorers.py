@@ -37,8 +37,8 @@ def _specs() -> dict[str, Spec]:
                                 static=(1e-8, 1e-4)),
                 eps_hat=log_control("ε̂ (Keras)", 1e-7, 1e-12, 1e-1, decades_only=True,
                                     static=(1e-7, 1e-3)),
-                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 1000, 5000),
-                          static=(1, 10, 1000), starts_at_bound=True)),
+                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+                          static=(1, 10, 2000), starts_at_bound=True)),
             usage="Raise ε or ε̂ until the two forms part; move t to see where they meet again."),
         "from_sgd_to_adam": Spec(
             from_sgd_to_adam.draw_lineage, figsize=(11, 4.2), controls=dict(
@@ -78,8 +78,8 @@ def _specs() -> dict[str, Spec]:
             usage="Try β2 = 0.9 for a quick but noisy v̂, or noise 0 for the lag alone."),
         "noisy_gradients": Spec(
             noisy_gradients.draw_noise, figsize=(11, 4), controls=dict(
-                noise=stepped("noise σ", 1.0, (0.0, 0.5, 1.0, 2.0, 5.0, 10.0),
-                              static=(0.0, 1.0, 5.0)),
+                noise=stepped("noise σ", 1.0, (0.0, 0.3, 1.0, 3.0, 10.0),
+                              static=(0.0, 1.0, 3.0, 10.0)),
                 lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1))),
             usage="Raise the noise at a fixed α: which optimizer's final loss grows first?"),
         "non_convergence": Spec(
@@ -94,9 +94,10 @@ def _specs() -> dict[str, Spec]:
                 eps=log_control("ε", 1e-8, 1e-12, 1e-1, decades_only=True,
                                 static=(1e-8, 1e-3)),
                 beta1=beta_control("β1", 0.9),
-                beta2=beta_control("β2", 0.999),
+                beta2=beta_control("β2", 0.999, static=(0.9, 0.999)),
                 steps=stepped("steps", 400, (50, 100, 200, 400, 1000, 2000))),
-            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD."),
+            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD, "
+                  "or try β2 = 0.9."),
         "seed_regression": Spec(
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
