@@ -80,8 +80,12 @@ def _specs() -> dict[str, Spec]:
             non_convergence.draw_online, figsize=(11, 4.2), controls=dict(
                 C=stepped("C (β2 = 1/(1+C²))", 3.0, (2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0),
                           static=(2.5, 3.0, 10.0)),
-                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0))),
-            usage="Raise C: Adam's iterate keeps drifting the wrong way, AMSGrad's does not."),
+                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0)),
+                # β1 = 0 is the theorem's: no momentum, a natural end of the slider
+                beta1=stepped("β1", 0.0, (0.0, 0.3, 0.5, 0.7, 0.9, 0.99), static=(0.0, 0.9),
+                              starts_at_bound=True)),
+            usage="Raise C: Adam still drifts to the worst point, AMSGrad does not; "
+                  "β1 = 0.9 removes the failure."),
         "per_parameter_steps": Spec(
             per_parameter_steps.draw_per_coordinate_progress, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", 0.01, 1e-4, 0.2, static=(1e-3, 1e-2, 1e-1)),
