@@ -87,29 +87,23 @@ def ema_unrolled(x, beta):
     return np.tensordot(weights, x, axes=(1, 0))
 
 
-def ema_in_blocks(x, beta, *, block=256):
-    """``ema(x, beta)`` without a loop over every step: blocks of ``block`` steps,
-    each one weighted sum as in ``ema_unrolled`` (a ``block × block`` triangular
-    weight matrix) plus ``β^k`` times the EMA the block starts from.  The loop
-    runs over ``T/block`` blocks instead of ``T`` steps; the result equals
-    ``ema``'s up to rounding (the sums are added in another order)."""
+def ema_scan(x, beta):
+    """``ema(x, beta)`` without a loop over the steps: ``m_t = β·m_{t−1} + (1 − β)·x_t``
+    from ``m_0 = 0`` for every t at once (time on axis 0; ``β`` may be an array
+    that broadcasts against the other axes, one β per stream).
+
+    A prefix scan by doubling: after the pass with offset k, row t holds the
+    weighted sum of rows t − 2k + 1 … t, so ⌈log2 T⌉ vectorized passes replace
+    T steps.  The weights ``β^k`` come from repeated squaring (multiplications
+    only: the same on every CPU).  Equal to ``ema`` up to rounding (the terms
+    are added in another order)."""
     x = _stream("x", x)
     beta = _beta("beta", beta)
-    block = check.integer("block", block, 1)
-    steps = x.shape[0]
-    size = min(block, steps)
-    k = np.arange(size)
-    lag = k[:, None] - k[None, :]                                  # t − i within a block
-    weights = np.where(lag >= 0, (1 - beta) * beta ** np.maximum(lag, 0), 0.0)
-    carry = (beta ** (k + 1)).reshape(-1, *([1] * (x.ndim - 1)))  # weight of the EMA before it
-    out = np.empty_like(x)
-    m = np.zeros_like(x[0])
-    for start in range(0, steps, size):
-        n = min(size, steps - start)
-        # einsum's own loops, not BLAS: the same sums on every machine
-        out[start:start + n] = (np.einsum("ij,j...->i...", weights[:n, :n], x[start:start + n])
-                                + carry[:n] * m)
-        m = out[start + n - 1]
+    out = (1 - beta) * x
+    factor, offset = np.asarray(beta, dtype=float), 1          # β^offset
+    while offset < out.shape[0]:
+        out[offset:] = out[offset:] + factor * out[:-offset]   # the RHS reads the old rows
+        factor, offset = factor * factor, 2 * offset
     return out
 
 
@@ -218,7 +212,7 @@ def moment_history(grads, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
 def adam_moments(grads, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """What ``moment_history`` records (``m``, ``v``, ``m_hat``, ``v_hat`` and
     the update ``step``), from Adam's formulas instead of its step-by-step run:
-    ``m`` and ``v`` are ``ema_in_blocks`` of ``g`` and ``g²``, the hats divide by
+    ``m`` and ``v`` are ``ema_scan`` of ``g`` and ``g²``, the hats divide by
     ``1 − β^t``, and ``step = −α·m̂/(√v̂ + ε)``.  The gradients do not depend on θ,
     so nothing is lost: the numbers are ``adamref.Adam``'s up to rounding (tested
     against ``moment_history``), at a fraction of the cost of thousands of steps."""
@@ -227,7 +221,7 @@ def adam_moments(grads, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     beta1, beta2 = _beta("beta1", beta1), _beta("beta2", beta2)
     eps = check.hyperparameter("eps", eps, low=0.0)
     t = np.arange(1, grads.shape[0] + 1).reshape(-1, *([1] * (grads.ndim - 1)))
-    m, v = ema_in_blocks(grads, beta1), ema_in_blocks(grads**2, beta2)
+    m, v = ema_scan(grads, beta1), ema_scan(grads**2, beta2)
     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
     return {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat,
             "step": -lr * m_hat / (np.sqrt(v_hat) + eps)}

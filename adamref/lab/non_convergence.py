@@ -11,7 +11,7 @@ size ``η_t·α = α/√t`` (``schedule="sqrt"``, the paper's choice) or ``α``
 (``"constant"``), each step followed by the projection onto the interval.
 Hyperparameters may be arrays: they broadcast against each other, so one call
 runs many configurations.  Since the gradients do not depend on θ, there is no
-loop over time either: the moments are prefix scans (``ema_scan``) and so is
+loop over time either: the moments are prefix scans (``moments.ema_scan``) and so is
 the projected path (``clip_scan``), each ⌈log2 T⌉ vectorized passes.
 Nothing here imports matplotlib.
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adamref.optim import validation as check
+from adamref.lab.moments import ema_scan
 from adamref.optim.optimizer import power_table
 
 SCHEDULES = ("sqrt", "constant")
@@ -89,22 +90,6 @@ class OnlineRun:
 
     theta: np.ndarray
     effective_step: np.ndarray
-
-
-def ema_scan(x, beta):
-    """``m_t = β·m_{t−1} + (1 − β)·x_t`` from ``m_0 = 0``, for every t at once
-    (time on axis 0, ``β`` broadcasting against the other axes).
-
-    A prefix scan by doubling: after the pass with offset k, row t holds the
-    weighted sum of rows t − 2k + 1 … t, so ⌈log2 T⌉ vectorized passes replace
-    T steps.  The weights ``β^k`` come from repeated squaring (multiplications
-    only: the same on every CPU).  Equal to the recursion up to rounding."""
-    out = (1 - beta) * x
-    factor, offset = np.asarray(beta, dtype=float), 1     # β^offset
-    while offset < out.shape[0]:
-        out[offset:] = out[offset:] + factor * out[:-offset]   # the RHS reads the old rows
-        factor, offset = factor * factor, 2 * offset
-    return out
 
 
 def clip_scan(theta0, moves, low, high):

@@ -38,16 +38,17 @@ def test_adam_moments_are_the_ema_of_g_and_g_squared():
     assert one["m"].shape == (100,)
 
 
-def test_ema_in_blocks_is_the_ema_without_a_loop_over_steps():
+def test_ema_scan_is_the_ema_without_a_loop_over_steps():
     x = E.gradient_stream(0.5, 1.0, 700, seed=4, shape=(3,))
     for beta in (0.0, 0.5, 0.9, 0.999):
-        # 700 steps in blocks of 64: ten full blocks and a partial one
-        np.testing.assert_allclose(E.ema_in_blocks(x, beta, block=64), E.ema(x, beta),
-                                   rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(E.ema_in_blocks(x[:, 0], 0.9, block=1000), E.ema(x[:, 0], 0.9),
-                               rtol=1e-12, atol=1e-15)   # one block longer than the stream
-    with pytest.raises(ValueError, match="block must be an integer >= 1"):
-        E.ema_in_blocks(x, 0.9, block=0)
+        np.testing.assert_allclose(E.ema_scan(x, beta), E.ema(x, beta), rtol=1e-12, atol=1e-15)
+    betas = np.array([0.0, 0.9, 0.999])                     # one β per stream
+    np.testing.assert_allclose(E.ema_scan(x, betas),
+                               np.stack([E.ema(x[:, k], b) for k, b in enumerate(betas)], 1),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(E.ema_scan(x[:1], 0.9), (1 - 0.9) * x[:1])   # one step
+    with pytest.raises(ValueError, match="beta must be in"):
+        E.ema_scan(x, 1.0)
 
 
 def test_adam_moments_are_what_adam_records_step_by_step():

@@ -103,16 +103,6 @@ def test_broadcast_configurations_each_match_their_own_run():
                 np.testing.assert_allclose(run.effective_step[:, i, j, k], steps, rtol=1e-12)
 
 
-def test_ema_scan_is_the_recursion():
-    x = np.random.default_rng(1).standard_normal((1000, 3))
-    beta = np.array([0.0, 0.5, 0.999])
-    expected, m = np.empty_like(x), np.zeros(3)
-    for t in range(x.shape[0]):
-        m = beta * m + (1 - beta) * x[t]
-        expected[t] = m
-    np.testing.assert_allclose(online.ema_scan(x, beta), expected, rtol=1e-12, atol=1e-15)
-
-
 def test_clip_scan_is_step_by_step_clipping():
     moves = np.random.default_rng(2).standard_normal((999, 4)) * np.array([0.01, 0.1, 1.0, 5.0])
     theta0 = np.array([0.0, 0.5, -1.0, 1.0])
