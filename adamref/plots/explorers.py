@@ -86,8 +86,12 @@ def _specs() -> dict[str, Spec]:
             non_convergence.draw_online, figsize=(11, 4.2), controls=dict(
                 C=stepped("C (β2 = 1/(1+C²))", 3.0, (2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0),
                           static=(2.5, 3.0, 10.0)),
-                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0))),
-            usage="Raise C: Adam's iterate keeps drifting the wrong way, AMSGrad's does not."),
+                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0)),
+                # β1 = 0 is the theorem's: no momentum, a natural end of the slider
+                beta1=stepped("β1", 0.0, (0.0, 0.3, 0.5, 0.7, 0.9, 0.99), static=(0.0, 0.9),
+                              starts_at_bound=True)),
+            usage="Raise C: Adam still drifts to the worst point, AMSGrad does not; "
+                  "β1 = 0.9 removes the failure."),
         "per_parameter_steps": Spec(
             per_parameter_steps.draw_per_coordinate_progress, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", 0.01, 1e-4, 0.2, static=(1e-3, 1e-2, 1e-1)),
@@ -111,11 +115,13 @@ def _specs() -> dict[str, Spec]:
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),
-                steps=stepped("steps", 500, (100, 200, 500, 1000, 2000)),
+                steps=stepped("steps", 500, (100, 200, 500, 1000)),
                 beta1=beta_control("β1", 0.9, static=(0.0, 0.9)),
-                eps=log_control("ε", 1e-8, 1e-12, 1e2, decades_only=True, static=(1e-8, 1e-2)),
+                eps=log_control("ε", 1e-8, 1e-12, 1e2, decades_only=True,
+                                static=(1e-8, 1.0, 1e2)),
                 momentum=stepped("SGD μ", 0.9, (0.0, 0.5, 0.9, 0.95, 0.99))),
-            usage="Raise ε: Adam's good band of α moves and widens like SGD's."),
+            usage="Raise ε to 100: Adam's step stops adapting and its curve takes the "
+                  "shape of SGD's, at a larger α."),
     }
 
 
