@@ -95,12 +95,13 @@ def _specs() -> dict[str, Spec]:
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
                                static=(1e-3, 1e-2, 1e-1)),
-                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500),
-                               static=(25, 100)),
+                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500, 1000),
+                               static=(100, 1000)),
                 batch_size=stepped("batch size", 32, (1, 4, 8, 16, 32, 64, 100),
-                                   static=(8, 32)),
+                                   static=(8, 32, 100)),
                 noise=stepped("noise σ", seed_lab.NOISE, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))),
-            usage="Shrink the batch or raise α: when does the fitted slope stop settling?"),
+            usage="Give it 1000 epochs, shrink the batch or raise α: when does the weight "
+                  "settle, and how much does it jitter?"),
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),
