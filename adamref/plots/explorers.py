@@ -11,6 +11,7 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
@@ -48,11 +49,12 @@ def _specs() -> dict[str, Spec]:
             usage="Add noise, or set β1 = 0, and compare the four paths."),
         "generalization": Spec(
             generalization.draw_overfitting, figsize=(12, 4.2), controls=dict(
-                lr=log_control("α (lr)", 0.01, 1e-4, 2.0, static=(1e-3, 1e-2, 1e-1)),
-                weight_decay=log_control("λ (weight decay)", 0.1, 1e-3, 10.0,
-                                         static=(1e-2, 0.1, 1.0)),
+                lr=stepped("α (lr)", 1.0, general_lab.EXPLORER_LRS, static=(0.01, 0.1, 1.0)),
+                weight_decay=stepped("λ (weight decay)", 0.3, general_lab.EXPLORER_WEIGHT_DECAYS,
+                                     static=(0.01, 0.3, 1.0)),
                 decoupled=toggle("decoupled (AdamW)", True)),
-            usage="Raise λ with and without decoupling; watch the test error's minimum move."),
+            usage="Switch decoupling off at the same α and λ, then lower α: which fit "
+                  "follows the noise?"),
         "memory_and_compute": Spec(
             memory_and_compute.draw_memory, figsize=(12, 4.2), controls=dict(
                 billions=stepped("parameters (billions)", 7.0,
