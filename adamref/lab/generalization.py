@@ -100,8 +100,11 @@ def make_wilson_data(n_train: int = 40, n_test: int = 1000, p: float = 7 / 8, dr
     y = np.where(rng.random((draws, n_train + n_test)) < p, 1.0, -1.0)
     y_train, y_test = y[:, :n_train], y[:, n_train:]
     X_train = features(y_train)
+    # the shared columns of features(y_test), without building its n_test own
+    # blocks (draws × n_test × 5·n_test numbers, all of which would get weight 0)
     X_test = np.zeros((draws, n_test, X_train.shape[2]))
-    X_test[:, :, :SHARED] = features(y_test)[:, :, :SHARED]   # own columns: weight 0
+    X_test[:, :, 0] = y_test                    # the label feature
+    X_test[:, :, 1:SHARED] = 1.0                # the two constant features
     return WilsonData(X_train, y_train, X_test, y_test)
 
 

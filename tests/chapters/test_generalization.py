@@ -32,6 +32,8 @@ def test_sign_solution_interpolates_when_positives_dominate():
     np.testing.assert_allclose(np.einsum("snd,sd->sn", X, generalization.sign_solution(X, y)), 4 * y)
     # a test example's score is w1*y + w2 + w3 (its own features are not stored)
     assert np.all(data.X_test[:, :, 3:] == 0)
+    np.testing.assert_array_equal(data.X_test[:, :, :3],
+                                  generalization.features(data.y_test)[:, :, :3])
 
 
 def test_gradient_matches_finite_differences():
