@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from adamref.lab import bias_correction as bias_lab
 from adamref.lab import from_sgd_to_adam as lineage_lab
+from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
@@ -54,11 +55,12 @@ def _specs() -> dict[str, Spec]:
             usage="Add noise, or set β1 = 0, and compare the four paths."),
         "generalization": Spec(
             generalization.draw_overfitting, figsize=(12, 4.2), controls=dict(
-                lr=log_control("α (lr)", 0.01, 1e-4, 2.0, static=(1e-3, 1e-2, 1e-1)),
-                weight_decay=log_control("λ (weight decay)", 0.1, 1e-3, 10.0,
-                                         static=(1e-2, 0.1, 1.0)),
+                lr=stepped("α (lr)", 1.0, general_lab.EXPLORER_LRS, static=(0.01, 0.1, 1.0)),
+                weight_decay=stepped("λ (weight decay)", 0.3, general_lab.EXPLORER_WEIGHT_DECAYS,
+                                     static=(0.01, 0.3, 1.0)),
                 decoupled=toggle("decoupled (AdamW)", True)),
-            usage="Raise λ with and without decoupling; watch the test error's minimum move."),
+            usage="Switch decoupling off at the same α and λ, then lower α: which fit "
+                  "follows the noise?"),
         "memory_and_compute": Spec(
             memory_and_compute.draw_memory, figsize=(12, 4.2), controls=dict(
                 billions=stepped("parameters (billions)", 7.0,
@@ -106,12 +108,13 @@ def _specs() -> dict[str, Spec]:
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
                                static=(1e-3, 1e-2, 1e-1)),
-                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500),
-                               static=(25, 100)),
+                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500, 1000),
+                               static=(100, 1000)),
                 batch_size=stepped("batch size", 32, (1, 4, 8, 16, 32, 64, 100),
-                                   static=(8, 32)),
+                                   static=(8, 32, 100)),
                 noise=stepped("noise σ", seed_lab.NOISE, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))),
-            usage="Shrink the batch or raise α: when does the fitted slope stop settling?"),
+            usage="Give it 1000 epochs, shrink the batch or raise α: when does the weight "
+                  "settle, and how much does it jitter?"),
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),

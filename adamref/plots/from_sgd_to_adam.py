@@ -4,7 +4,7 @@ lineage (SGD, momentum, RMSprop, Adam) on contours beside their loss curves.
 The same drawing serves the chapter's figures and its explorer, so it is kept
 quick: a fixed layout (no ``tight_layout``), plain-text labels (no math text to
 parse), no minor ticks, markers only on short paths, long series thinned to at
-most ``MAX_POINTS`` points, and the contour grid cached by the lab."""
+most ``style.MAX_POINTS`` points, and the contour grid cached by the lab."""
 
 from __future__ import annotations
 
@@ -17,15 +17,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from adamref.lab.from_sgd_to_adam import contour_grid, explorer_paths, lineage_problem
-from adamref.plots.style import checked_mapping, label_color
+from adamref.plots.style import checked_mapping, label_color, thinning
 
 #: The loss axis stops here: a run that reaches the exact minimum of a quadratic
 #: (values like 1e-200) would otherwise squash every other curve.
 LOSS_FLOOR = 1e-20
 
-#: A drawn series has at most this many points (a path of 1500 steps is thinned
-#: to every second point: the figure is 800 pixels wide).
-MAX_POINTS = 1000
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -36,7 +33,7 @@ def _power_of_ten(value, _position):
 
 
 def _thinned(series):
-    every = max(1, math.ceil(len(series) / MAX_POINTS))
+    every = thinning(len(series))
     return series[::every], every
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab.moments import moments_on_stream, predicted_mean_abs_step
-from adamref.plots.style import checked_mapping
+from adamref.plots.style import checked_mapping, thinning
 
 
 def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
@@ -21,7 +21,7 @@ def draw_moments(fig, beta1=0.9, beta2=0.999, noise=1.0, seed=0):
     axes = fig.subplots(3, 1, sharex=True, gridspec_kw=dict(
         left=0.08, right=0.98, top=0.955, bottom=0.075, hspace=0.42))  # one time axis
     ax = axes[0]
-    every = max(1, grads.shape[0] // 1000)          # ~1000 dots show the cloud
+    every = thinning(grads.shape[0])                # ~1000 dots show the cloud
     ax.plot(t[::every], grads[::every], ".", color="0.75", markersize=1.5,
             label=f"$g_t$ (one in {every})" if every > 1 else "$g_t$")
     ax.plot(t, h["m_hat"], color="tab:red", linewidth=1, label=r"$\hat m_t$")

@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 
 from adamref.optim import validation as check
 from adamref.lab.per_parameter_steps import sgd_and_adam_on_the_bowl, spike_step
-from adamref.plots.style import axes_or_new, label_color, series
+from adamref.plots.style import axes_or_new, label_color, series, thinning
 
 
 def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, title=None):
@@ -86,17 +86,12 @@ def plot_step_supremum(t, measured, supremum, spike, ax=None, *, limit, heuristi
     return ax
 
 
-#: The most points a line of an explorer's figure gets: more cost redraw time and
-#: add nothing visible at the figure's width.
-MAX_POINTS = 1000
-
-
 def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, title=None,
                                  floor=1e-12):
     """``|θ_i(t) − θ*_i|`` against ``t`` for every coordinate of a diagonal
     quadratic, coloured by its curvature ``c_i``.  ``path`` has shape
     ``(T + 1, dim)``; values are clipped below at ``floor`` for the log scale.
-    A long path is drawn at every k-th step (at most ``MAX_POINTS`` points per
+    A long path is drawn at every k-th step (at most ``style.MAX_POINTS`` points per
     line, the last step always included)."""
     curvatures = np.asarray(curvatures, dtype=float)
     path = np.asarray(path, dtype=float)
@@ -105,7 +100,7 @@ def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, tit
     minimum = np.zeros(curvatures.size) if minimum is None else np.asarray(minimum, dtype=float)
     ax = axes_or_new(ax)
     colors = plt.cm.viridis(np.linspace(0, 0.9, curvatures.size))
-    every = -(-path.shape[0] // MAX_POINTS)                      # ceil: at most MAX_POINTS
+    every = thinning(path.shape[0])                              # at most MAX_POINTS
     t = np.unique(np.append(np.arange(0, path.shape[0], every), path.shape[0] - 1))
     distance = np.maximum(np.abs(path[t] - minimum), floor)
     for i, c in enumerate(curvatures):

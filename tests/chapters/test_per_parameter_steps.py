@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 
 from adamref.plots import frameworks as plot_frameworks
 from adamref.plots import per_parameter_steps as plot_steps
+from adamref.plots import style
 from adamref.plots.explorers import explore
 from adamref.lab.per_parameter_steps import spike_step
 
@@ -229,7 +230,7 @@ def test_per_coordinate_explorer_redraws_with_new_settings():
     # 2000 steps are drawn at every other step, the last one included
     ex.controls["steps"].value = 2000
     t = ex.figure.axes[1].lines[0].get_xdata()
-    assert len(t) <= plot_steps.MAX_POINTS + 1 and t[0] == 0 and t[-1] == 2000
+    assert len(t) <= style.MAX_POINTS + 1 and t[0] == 0 and t[-1] == 2000
     assert ex.figure.axes[0].get_xlabel() == "step $t$"
 
 
