@@ -142,7 +142,7 @@ def lab_page(browser, lab):
 
 
 def _open(page, notebook: str):
-    page.evaluate("(path) => window.jupyterapp.commands.execute('docmanager:open', {path})",
+    page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }",
                   notebook)
     page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60_000)
     # jupyterlab-myst renders asynchronously: wait until the text stops changing
@@ -187,7 +187,7 @@ def _raw_myst(text: str) -> list[str]:
 
 def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
     # what Run > Run All Cells does
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         prompts = page.evaluate(PROMPTS_JS)
