@@ -11,7 +11,6 @@ Needs the book built first (``make book``; ``make test`` does it) and Debian's
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,10 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 # Pages under dot-directories are leftovers of old builds, not part of the book.
 
@@ -36,17 +31,6 @@ def pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.html")
                   if not SKIP_DIRS.intersection(p.relative_to(SITE).parts)
                   and not any(part.startswith(".") for part in p.relative_to(SITE).parts))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make setup` (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 # Text that must not survive rendering, outside code blocks.
@@ -150,3 +134,53 @@ def test_no_page_references_an_outside_script_or_stylesheet():
         for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="((?:https?:)?//[^"]+)"', html):
             offenders.append(f"{relative(page)}: {url}")
     assert not offenders, "\n".join(offenders)
+
+
+#: The offline explorers' budget (issue: ≤ 3 MB of images per explorer).
+EXPLORER_BYTES = 3_000_000
+EXPLORER_PAGES = sorted(SITE.glob("chapters/*.html")) if SITE.exists() else []
+
+
+def test_every_explorer_is_drawn_offline_within_its_budget():
+    from adamref.plots.explorers import EXPLORERS
+    pages()   # fails with the explanation when there is no book
+    for name in EXPLORERS:
+        folder = SITE / "_explorers" / name
+        images = sorted(folder.glob("*.png"))
+        assert images, f"no offline images for the {name} explorer in {folder}"
+        size = sum(p.stat().st_size for p in images)
+        assert size <= EXPLORER_BYTES, f"{name}: {size / 1e6:.1f} MB of images"
+        html = (SITE / "chapters" / f"{name}.html").read_text(encoding="utf-8")
+        assert html.count('class="adamref-explorer"') == 1, f"{name}.html: not one explorer"
+
+
+MOVE_FIRST_CONTROL_JS = """(explorer) => {
+  const input = explorer.querySelector('input[type=range]:not([disabled])');
+  input.value = (+input.value + 1 <= +input.max) ? +input.value + 1 : +input.value - 1;
+  input.dispatchEvent(new Event('input'));
+}"""
+
+
+@pytest.mark.parametrize("page", [p for p in EXPLORER_PAGES
+                                  if 'class="adamref-explorer"' in p.read_text(encoding="utf-8")]
+                         or [None], ids=lambda p: relative(p) if p else "no-book")
+def test_offline_explorer_swaps_its_image(browser, page):
+    if page is None:
+        pages()
+        pytest.skip("no page has an explorer")
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(page.as_uri(), wait_until="load")
+    explorer = tab.locator(".adamref-explorer").first
+    image = explorer.locator("img")
+    first = image.get_attribute("src")
+    assert tab.evaluate("(i) => i.complete && i.naturalWidth > 0", image.element_handle())
+    explorer.evaluate(MOVE_FIRST_CONTROL_JS)
+    tab.wait_for_function(
+        "([e, old]) => { const i = e.querySelector('img'); return i.getAttribute('src') !== old"
+        " && i.complete && i.naturalWidth > 0; }", arg=[explorer.element_handle(), first])
+    readout = explorer.locator("output").first.inner_text()
+    assert readout.strip(), "the moved control shows no value"
+    assert not errors, f"{relative(page)}: JavaScript errors: {errors}"
+    tab.close()

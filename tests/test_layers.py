@@ -1,7 +1,7 @@
 """The package's layers, enforced: who may import whom, and no private names
 across modules.
 
-Layers, lowest first: ``optim`` (NumPy only) → ``roundoff`` → ``problems`` and
+Layers, lowest first: ``optim`` (NumPy only) → ``roundoff`` and ``display`` → ``problems`` and
 ``keras_style`` → ``lab`` (one module per chapter) → ``plots`` (the only
 modules that import matplotlib or ipywidgets).  A module may import from its
 own layer and the layers below it, never from above.
@@ -21,7 +21,8 @@ PACKAGE = Path(adamref.__file__).parent
 ROOT = PACKAGE.parent
 
 #: Each top-level part of the package and its rank (imports go to equal or lower ranks).
-LAYERS = {"optim": 0, "roundoff": 1, "problems": 2, "keras_style": 2, "lab": 3, "plots": 4}
+LAYERS = {"optim": 0, "roundoff": 1, "display": 1, "problems": 2, "keras_style": 2, "lab": 3,
+          "plots": 4}
 DRAWING = ("matplotlib", "ipywidgets")
 
 

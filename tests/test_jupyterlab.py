@@ -1,0 +1,232 @@
+"""The notebooks as a learner meets them: a real JupyterLab (with
+jupyterlab-myst) on 127.0.0.1, driven by headless Chromium.
+
+For every notebook: before anything runs, the markdown shows no raw MyST
+(``{eval}``, ``{eq}``, ``{ref}``, ``{cite}``, directives) and its numbers come
+from the stored ``{eval}`` values.  For every notebook with an explorer:
+*Run All* finishes without an error output, the markdown then reads exactly as
+before (the stored numbers are the ones a fresh run computes), and moving one
+control of the explorer shows a new image.
+
+JupyterLab serves a copy of ``chapters/`` (it autosaves what it runs), with
+its own settings and workspace folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+NOTEBOOKS = sorted(p.name for p in CHAPTERS.glob("*.ipynb"))
+EXPLORED = [name for name in NOTEBOOKS
+            if any("explorer" in cell.get("metadata", {}).get("tags", [])
+                   for cell in json.loads((CHAPTERS / name).read_text())["cells"])]
+
+#: MyST that must not survive rendering: roles, and directive fences.
+RAW_MYST = re.compile(r"\{(eval|glue|glue:text|eq|ref|numref|cite|cite:t|cite:p|doc)\}`"
+                      r"|```\{|^:label:", re.M)
+
+#: Settings for the test's JupyterLab: every cell in the DOM (no windowing, so
+#: the explorer is there to find) and no news or update pop-ups.
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+}
+
+MARKDOWN_TEXT_JS = """() => Array.from(document.querySelectorAll(
+    '.jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown, .jp-Notebook .jp-MarkdownCell .myst'))
+  .map(e => e.innerText).join('\\n')"""
+
+PROMPTS_JS = """() => Array.from(document.querySelectorAll(
+    '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(e => e.innerText.trim())"""
+
+ERRORS_JS = """() => Array.from(document.querySelectorAll(
+    '.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],'
+  + ' .jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'))
+  .map(e => e.innerText.slice(0, 300))"""
+
+pytestmark = pytest.mark.lab
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """``(base url, token)`` of a JupyterLab serving a copy of the chapters."""
+    pytest.importorskip("jupyterlab")
+    pytest.importorskip("jupyterlab_myst")
+    home = tmp_path_factory.mktemp("jupyterlab")
+    served = home / "chapters"
+    shutil.copytree(CHAPTERS, served)
+    shutil.copy(ROOT / "references.bib", home / "references.bib")
+    settings = home / "settings"
+    for name, values in SETTINGS.items():
+        path = settings / name.split("/", 1)[0] / name.split("/", 1)[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port, token = _free_port(), os.urandom(8).hex()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+           "PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={served}", "--ServerApp.open_browser=False",
+               # window.jupyterapp: open and close notebooks in one loaded page
+               "--LabApp.expose_app_in_browser=True"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        command.append("--allow-root")       # containers run as root
+    log = open(home / "jupyterlab.log", "w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"JupyterLab did not start: {(home / 'jupyterlab.log').read_text()}")
+            time.sleep(0.3)
+    yield base, token
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    """One JupyterLab page for the module: notebooks open and close in it."""
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab?reset&token={token}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=90_000)
+    page.evaluate("() => window.jupyterapp.started")
+    yield page
+    page.close()
+
+
+def _open(page, notebook: str):
+    page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }",
+                  notebook)
+    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60_000)
+    # jupyterlab-myst renders asynchronously: wait until the text stops changing
+    last, stable = None, 0
+    for _ in range(150):
+        text = page.evaluate(MARKDOWN_TEXT_JS)
+        stable = stable + 1 if text == last and text else 0
+        if stable >= 3:
+            break
+        last = text
+        page.wait_for_timeout(200)
+    return page
+
+
+def _close(page) -> None:
+    """Close the notebook and shut its kernel down (no dialog: nothing is saved)."""
+    page.evaluate("""async () => {
+        const app = window.jupyterapp;
+        const panel = app.shell.currentWidget;
+        if (!panel) return;
+        panel.context.model.dirty = false;
+        if (panel.sessionContext) await panel.sessionContext.shutdown();
+        panel.dispose();
+    }""")
+    page.wait_for_function("() => !document.querySelector('.jp-Notebook')", timeout=30_000)
+
+
+def _stored_values(notebook: str) -> list[str]:
+    """The text of every stored {eval} value of the notebook (quotes of strings
+    stripped, as both renderers do)."""
+    values = []
+    for cell in json.loads((CHAPTERS / notebook).read_text())["cells"]:
+        for entry in cell.get("metadata", {}).get("user_expressions", []):
+            text = entry["result"].get("data", {}).get("text/plain", "")
+            values.append(text[1:-1] if text[:1] == text[-1:] and text[:1] in "'\"" else text)
+    return values
+
+
+def _raw_myst(text: str) -> list[str]:
+    return sorted({m.group(0) for m in RAW_MYST.finditer(text)})
+
+
+def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
+    # what Run > Run All Cells does
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        prompts = page.evaluate(PROMPTS_JS)
+        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+            return
+        page.wait_for_timeout(250)
+    pytest.fail(f"{notebook}: Run All did not finish in {timeout_s:.0f} s: {prompts}")
+
+
+def _image_source(page) -> str:
+    image = page.locator(".jp-Notebook img.widget-image").first
+    image.wait_for(state="attached", timeout=30_000)
+    return image.get_attribute("src") or ""
+
+
+def _move_one_control(page) -> None:
+    explorer = page.locator(".jp-Notebook .widget-vbox").filter(
+        has=page.locator("img.widget-image")).first
+    handle = explorer.locator(".noUi-handle").first
+    if handle.count():
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        return
+    explorer.locator("select, input[type=checkbox]").first.click()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_as_a_learner_meets_it(lab_page, notebook):
+    page = _open(lab_page, notebook)
+    try:
+        before = page.evaluate(MARKDOWN_TEXT_JS)
+        assert before.strip(), f"{notebook}: no rendered markdown"
+        assert not _raw_myst(before), f"{notebook}: raw MyST visible: {_raw_myst(before)}"
+        # jupyterlab-myst typesets math with KaTeX
+        assert page.locator(".jp-MarkdownCell .katex").count() > 0, f"{notebook}: no math"
+        flat = " ".join(before.split())
+        missing = [v for v in _stored_values(notebook) if " ".join(v.split()) not in flat]
+        assert not missing, f"{notebook}: stored {{eval}} values not shown: {missing[:5]}"
+        if notebook not in EXPLORED:
+            return
+        _run_all(page, notebook)
+        errors = page.evaluate(ERRORS_JS)
+        assert not errors, f"{notebook}: error output after Run All: {errors}"
+        after = page.evaluate(MARKDOWN_TEXT_JS)
+        assert not _raw_myst(after), f"{notebook}: raw MyST after Run All: {_raw_myst(after)}"
+        assert after == before, (f"{notebook}: the stored {{eval}} values differ from a fresh "
+                                 "run (re-store with tools/store_outputs.py)")
+        first = _image_source(page)
+        assert first, f"{notebook}: the explorer shows no image"
+        _move_one_control(page)
+        page.wait_for_function(
+            "([old]) => { const i = document.querySelector('.jp-Notebook img.widget-image');"
+            " return i && i.src && i.src !== old && i.complete && i.naturalWidth > 0; }",
+            arg=[first], timeout=30_000)
+        assert not page.evaluate(ERRORS_JS), f"{notebook}: error after moving a control"
+    finally:
+        _close(page)
