@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: setup chromium book test test-portable lab benchmark constraints clean
+.PHONY: setup chromium book test test-without-book test-portable lab benchmark constraints clean
 
 # Debian's chromium, for the browser test of the built book (tests/test_built_book.py).
 CHROMIUM_INSTALL := apt-get update -qq && apt-get install -y -qq chromium
@@ -29,12 +29,20 @@ book: setup
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-# The browser test needs the built book, so `test` builds it first.  Two workers
-# (the machine's two cores); --dist loadscope keeps each notebook's cells, which
+# `make test`: the book is built while the tests that do not read it run (the
+# unit tests, nbval on every notebook, the JupyterLab test), which keeps both
+# cores busy; then the browser tests of the built book.  Two workers (the
+# machine's two cores); --dist loadscope keeps each notebook's cells, which
 # share one kernel, on one worker.
-test: setup chromium book
-	$(BIN)/python -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
-	    --nbval-sanitize-with tests/nbval_sanitize.cfg tests chapters
+PYTEST_NOTEBOOKS := $(BIN)/python -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+test: setup chromium
+	$(MAKE) --no-print-directory -j2 --output-sync=target book test-without-book
+	$(BIN)/python -m pytest -n 2 -m book tests
+
+test-without-book: setup
+	$(PYTEST_NOTEBOOKS) -m "not book" tests chapters
 
 # Notebooks and unit tests under other BLAS kernels, NumPy SIMD paths and one
 # BLAS thread (tests/portability.py); run it before resolving notebook changes.

@@ -36,14 +36,16 @@ def _render(name: str, directory: str) -> dict:
     return manifest
 
 
-def _start(app):
-    if app.builder.format != "html":
+def _start(app, env, docnames):
+    """Start drawing the explorers of the chapters about to be read."""
+    if app.builder.format != "html" or getattr(app, "adamref_explorer_jobs", None) is not None:
         return
     from adamref.plots.explorers import EXPLORERS
+    chapters = {name.rsplit("/", 1)[-1] for name in docnames}
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     out = Path(app.outdir) / FOLDER
     app.adamref_explorer_jobs = {name: pool.submit(_render, name, str(out / name))
-                                 for name in EXPLORERS}
+                                 for name in EXPLORERS if name in chapters}
     app.adamref_explorer_pool = pool
 
 
@@ -88,7 +90,7 @@ def _finish(app, exception):
 
 
 def setup(app):
-    app.connect("builder-inited", _start)
+    app.connect("env-before-read-docs", _start)
     app.connect("doctree-resolved", _replace_outputs)
     app.connect("build-finished", _finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -89,11 +89,12 @@ class Table:
         # numbers right-aligned (their digits line up), text left-aligned
         def cell(tag, text):
             align = "right" if _NUMBER.match(text) else "left"
-            return f'<{tag} style="text-align:{align}">{html.escape(text)}</{tag}>'
+            return (f'<{tag} style="text-align:{align}; white-space:nowrap">'
+                    f'{html.escape(text)}</{tag}>')
         numeric = [all(_NUMBER.match(r[k]) for r in self.rows) if self.rows else False
                    for k in range(len(self.columns))]
         head = "".join(cell("th", c) if not numeric[k] else
-                       f'<th style="text-align:right">{html.escape(c)}</th>'
+                       f'<th style="text-align:right; white-space:nowrap">{html.escape(c)}</th>'
                        for k, c in enumerate(self.columns))
         body = "".join("<tr>" + "".join(cell("td", v) for v in r) + "</tr>" for r in self.rows)
         caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""

@@ -6,11 +6,33 @@ variable: the notebook kernels that nbval starts inherit the environment, and
 must keep their inline backend so that their figures match the stored outputs.
 """
 
+import shutil
+from pathlib import Path
+
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
 matplotlib.use("Agg")
+
+#: Debian's chromium (``make chromium``) and the flags it needs here: no sandbox
+#: as root, and no background connections (the machine's network is closed).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright, one per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make chromium` (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ Needs the book built first (``make book``; ``make test`` does it) and Debian's
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,10 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 # Pages under dot-directories are leftovers of old builds, not part of the book.
 
@@ -36,17 +31,6 @@ def pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.html")
                   if not SKIP_DIRS.intersection(p.relative_to(SITE).parts)
                   and not any(part.startswith(".") for part in p.relative_to(SITE).parts))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make setup` (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 # Text that must not survive rendering, outside code blocks.

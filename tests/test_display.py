@@ -39,8 +39,8 @@ def test_table_renders_text_and_html_with_formats():
     assert repr(t).splitlines() == ["Final loss", "name   loss", "Adam   1.23", " SGD  2e-09"]
     page = t._repr_html_()
     assert "<caption>Final loss</caption>" in page and page.count("<tr>") == 3
-    assert '<td style="text-align:right">1.23</td>' in page
-    assert '<td style="text-align:left">Adam</td>' in page
+    assert '<td style="text-align:right; white-space:nowrap">1.23</td>' in page
+    assert '<td style="text-align:left; white-space:nowrap">Adam</td>' in page
 
 
 def test_table_from_dict_rows_and_its_checks():

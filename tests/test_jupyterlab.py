@@ -29,10 +29,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 NOTEBOOKS = sorted(p.name for p in CHAPTERS.glob("*.ipynb"))
 EXPLORED = [name for name in NOTEBOOKS
             if any("explorer" in cell.get("metadata", {}).get("tags", [])
@@ -91,7 +87,9 @@ def lab(tmp_path_factory):
            "PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={served}", "--ServerApp.open_browser=False"]
+               f"--ServerApp.root_dir={served}", "--ServerApp.open_browser=False",
+               # window.jupyterapp: open and close notebooks in one loaded page
+               "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "getuid") and os.getuid() == 0:
         command.append("--allow-root")       # containers run as root
     log = open(home / "jupyterlab.log", "w")
@@ -117,25 +115,24 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make chromium`")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-def _open(browser, lab, notebook: str):
+def lab_page(browser, lab):
+    """One JupyterLab page for the module: notebooks open and close in it."""
     base, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/lab/workspaces/{notebook.removesuffix('.ipynb')}/tree/{notebook}"
-              f"?reset&token={token}")
+    page.goto(f"{base}/lab?reset&token={token}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=90_000)
+    page.evaluate("() => window.jupyterapp.started")
+    yield page
+    page.close()
+
+
+def _open(page, notebook: str):
+    page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }",
+                  notebook)
     page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60_000)
     # jupyterlab-myst renders asynchronously: wait until the text stops changing
     last, stable = None, 0
-    for _ in range(100):
+    for _ in range(150):
         text = page.evaluate(MARKDOWN_TEXT_JS)
         stable = stable + 1 if text == last and text else 0
         if stable >= 3:
@@ -143,6 +140,19 @@ def _open(browser, lab, notebook: str):
         last = text
         page.wait_for_timeout(200)
     return page
+
+
+def _close(page) -> None:
+    """Close the notebook and shut its kernel down (no dialog: nothing is saved)."""
+    page.evaluate("""async () => {
+        const app = window.jupyterapp;
+        const panel = app.shell.currentWidget;
+        if (!panel) return;
+        panel.context.model.dirty = false;
+        if (panel.sessionContext) await panel.sessionContext.shutdown();
+        panel.dispose();
+    }""")
+    page.wait_for_function("() => !document.querySelector('.jp-Notebook')", timeout=30_000)
 
 
 def _stored_values(notebook: str) -> list[str]:
@@ -161,10 +171,8 @@ def _raw_myst(text: str) -> list[str]:
 
 
 def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
-    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
-    page.keyboard.press("Escape")
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
+    # what Run > Run All Cells does
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         prompts = page.evaluate(PROMPTS_JS)
@@ -192,8 +200,8 @@ def _move_one_control(page) -> None:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_notebook_as_a_learner_meets_it(browser, lab, notebook):
-    page = _open(browser, lab, notebook)
+def test_notebook_as_a_learner_meets_it(lab_page, notebook):
+    page = _open(lab_page, notebook)
     try:
         before = page.evaluate(MARKDOWN_TEXT_JS)
         assert before.strip(), f"{notebook}: no rendered markdown"
@@ -221,4 +229,4 @@ def test_notebook_as_a_learner_meets_it(browser, lab, notebook):
             arg=[first], timeout=30_000)
         assert not page.evaluate(ERRORS_JS), f"{notebook}: error after moving a control"
     finally:
-        page.close()
+        _close(page)

@@ -3,9 +3,13 @@
 - ``second_moment_bias``: the zero-initialization bias of ``v_t``, measured on
   many seeded gradient streams with ``adamref.Adam`` itself.
 - ``step_inflation``: how much larger an uncorrected step is than a corrected one.
-- ``first_step``: the first update of ``adamref.Adam``.
+- ``first_step``: the first update of ``adamref.Adam``; ``adam_steps``: its
+  updates over a given sequence of gradients.
 - ``adam_grid``: Kingma & Ba's Sec. 6.4 experiment in one broadcast run.
 - ``adam_run``: one configuration, with its loss curve and step sizes.
+- ``correction_sweep`` and ``correction_runs``: the explorer's curves, every
+  (β2, α) it offers in one cached broadcast run per setting of the flag.
+- ``inflation_landmarks``: where the step inflation starts, peaks and fades.
 """
 
 from __future__ import annotations
@@ -92,6 +96,22 @@ def first_step(grad, **adam_options):
     return theta
 
 
+def adam_steps(grads, **adam_options):
+    """The parameter changes ``θ_t − θ_{t−1}``, ``t = 1..len(grads)``, of
+    ``adamref.Adam(**adam_options)`` fed the gradient ``grads[t − 1]`` at step
+    ``t`` from ``θ_0 = 0``.  ``grads`` is a float ndarray whose first axis is the
+    step; the result has its shape."""
+    check.float_array("grads", grads)
+    if grads.ndim < 2 or grads.shape[0] == 0:
+        raise ValueError(f"grads must have shape (steps, ...) with steps >= 1 and at least "
+                         f"one coordinate axis, got shape {grads.shape}")
+    given = iter(grads)
+    path = run(Adam(**adam_options), lambda theta: next(given).copy(),
+               np.zeros(grads.shape[1:]), grads.shape[0], record=np.copy,
+               bound=np.inf).history
+    return np.diff(path, axis=0)
+
+
 def _grid_problem(problem):
     if not (hasattr(problem, "loss") and hasattr(problem, "gradient")
             and hasattr(problem, "n_features")):
@@ -148,3 +168,80 @@ def adam_run(problem, lr=1e-3, beta1=0.9, beta2=0.999, *, bias_correction=True, 
     oracle = gradient_oracle(problem, batch_size=batch_size, seed=seed)
     path = run(opt, oracle, np.zeros(problem.n_features), steps, record=np.copy).history
     return problem.loss(path), np.mean(np.abs(np.diff(path, axis=0)), axis=1) / lr
+
+
+def inflation_landmarks(beta1, beta2, steps, *, threshold=1.1):
+    """Landmarks of ``step_inflation(beta1, beta2, t)`` for ``t = 1..steps``:
+    its value at ``t = 1`` (``first``), its largest value (``peak``) and the step
+    where it is reached (``peak_step``), and the first step after the peak from
+    which it is below ``threshold`` (``below_from``; None if it never is)."""
+    steps = check.integer("steps", steps, 1)
+    threshold = check.positive_number("threshold", threshold)
+    inflation = step_inflation(beta1, beta2, np.arange(1, steps + 1))
+    peak = int(np.argmax(inflation))  # not tuning: where the inflation peaks
+    below = np.flatnonzero(inflation[peak:] < threshold)
+    return {"first": float(inflation[0]), "peak": float(inflation[peak]),
+            "peak_step": peak + 1,
+            "below_from": int(peak + below[0] + 1) if below.size else None}
+
+
+#: The α and β2 values of the chapter's explorer: ``correction_runs`` runs them
+#: all at once (``correction_sweep``), so that moving a slider only redraws.
+EXPLORER_LRS = tuple(float(f"{m}e{e}") for e in range(-4, 1) for m in (1, 2, 5)
+                  if float(f"{m}e{e}") <= 1.0)
+EXPLORER_BETA2S = (0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999)
+
+
+@lru_cache(maxsize=2)
+def correction_sweep(beta2s: tuple, lrs: tuple, *, beta1=0.9, steps=500,
+                     batch_size=BATCH_SIZE, seed=1):
+    """Adam's paths on ``logistic_problem()`` from θ = 0 for every ``(β2, α)`` of
+    ``beta2s × lrs``, with and without bias correction: one broadcast run per
+    flag, every configuration fed the same minibatches (the ones ``adam_run``
+    with this ``seed`` draws), so each path is ``adam_run``'s for its setting.
+
+    Returns ``{flag: paths}``, ``paths`` of shape ``(len(beta2s), len(lrs),
+    steps + 1, n_features)``; cached, so read-only.
+    """
+    beta2s = _vector("beta2s", beta2s, 0.0, 1.0, high_inclusive=False)
+    lrs = _vector("lrs", lrs, 0.0, np.inf)
+    if np.any(lrs == 0):
+        raise ValueError(f"lrs must be > 0, got {lrs.tolist()!r}")
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    steps, batch_size = check.integer("steps", steps, 1), check.integer("batch_size", batch_size, 1)
+    problem = logistic_problem()
+    shape, columns = grid(beta2=beta2s, lr=lrs)
+    rows = columns["lr"].shape[0]
+    paths = {}
+    for flag in (True, False):
+        rng = np.random.default_rng(check.seed("seed", seed))   # the same batches for both flags
+
+        def shared_batches(theta):
+            batch = rng.integers(0, problem.n_samples, size=batch_size)
+            return problem.gradient(theta, np.broadcast_to(batch, (rows, batch_size)))
+
+        opt = Adam(beta1=beta1, **columns, bias_correction=flag)
+        history = run(opt, shared_batches, np.zeros((rows, problem.n_features)), steps,
+                      record=np.copy).history                   # (steps + 1, rows, n)
+        paths[flag] = np.ascontiguousarray(np.moveaxis(history, 0, 1)).reshape(
+            *shape, steps + 1, problem.n_features)
+        paths[flag].flags.writeable = False
+    return paths
+
+
+def correction_runs(beta2, lr, *, steps=500):
+    """``{flag: (losses, step_ratio)}`` as ``adam_run(logistic_problem(), lr, 0.9,
+    beta2, bias_correction=flag, steps=steps, batch_size=BATCH_SIZE, seed=1)``
+    returns them, from the cached sweep over ``EXPLORER_BETA2S × EXPLORER_LRS`` when
+    both values are in it."""
+    if beta2 in EXPLORER_BETA2S and lr in EXPLORER_LRS:
+        beta2s, lrs = EXPLORER_BETA2S, EXPLORER_LRS
+    else:
+        beta2s, lrs = (beta2,), (lr,)
+    i, j = beta2s.index(beta2), lrs.index(lr)
+    problem = logistic_problem()
+    runs = {}
+    for flag, paths in correction_sweep(beta2s, lrs, steps=steps).items():
+        path = paths[i, j]
+        runs[flag] = (problem.loss(path), np.mean(np.abs(np.diff(path, axis=0)), axis=1) / lr)
+    return runs

@@ -1,12 +1,14 @@
 """From gradient descent to Adam: the four optimizers of the lineage on the same
 problems, learning rates tuned on a grid in one broadcast run, and the two
 measurements the chapter uses to separate what momentum and the √v
-normalization each contribute.  NumPy only.
+normalization each contribute, and the explorer's paths (``explorer_paths``:
+every value its sliders offer, run in a few cached broadcast runs).  NumPy only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -81,6 +83,99 @@ def lineage_paths(problem, lrs, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, st
     theta0 = np.array(setup.theta0)
     return {label: trajectory(opt, _problem_oracle(setup, noise, seed), theta0, steps)
             for label, opt in optimizers.items()}
+
+
+#: The values the chapter's explorer offers: α of RMSprop and Adam, α of SGD and
+#: Momentum, and β1.  ``explorer_paths`` runs all of them at once.
+EXPLORER_LRS = tuple(float(f"{m}e{e}") for e in range(-3, 1) for m in (1, 2, 5)
+                     if float(f"{m}e{e}") <= 1.0)
+EXPLORER_SGD_LRS = tuple(float(f"{m}e{e}") for e in range(-4, 0) for m in (1, 2, 5)
+                         if float(f"{m}e{e}") <= 0.1)
+EXPLORER_BETA1S = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999)
+
+
+def explorer_lrs(lr, sgd_lr, beta1) -> dict:
+    """The explorer's learning rates: RMSprop and Adam at ``lr``, SGD at
+    ``sgd_lr``, and Momentum (heavy ball, μ = β1) at ``sgd_lr·(1 − β1)``, the
+    EMA-form equivalent of SGD's step, so that β1 changes the averaging and not
+    the step size (see the chapter's heavy ball = EMA momentum identity)."""
+    return {"SGD": sgd_lr, "Momentum": sgd_lr * (1 - beta1), "RMSprop": lr, "Adam": lr}
+
+
+def _shared_noise(setup, noise, seed):
+    """The gradient oracle of ``lineage_paths`` for K rows at once: one noise draw
+    per coordinate and step, shared by every row, so that each row sees the
+    noise a single run with this ``seed`` sees."""
+    if noise == 0:
+        return setup.objective.gradient
+    rng = np.random.default_rng(seed)
+
+    def gradient(theta):
+        exact = setup.objective.gradient(theta)
+        return exact + noise * rng.standard_normal(exact.shape[-1:])
+    return gradient
+
+
+@lru_cache(maxsize=32)
+def _sweep(label, problem, lrs: tuple, beta1s: tuple, beta2, noise, seed):
+    """Paths of optimizer ``label`` on ``problem``, one row per ``(lrs[k],
+    beta1s[k])``, in one broadcast run: shape ``(steps + 1, K, 2)``, read-only."""
+    setup = lineage_problem(problem)
+    lr, beta1 = np.array(lrs)[:, None], np.array(beta1s)[:, None]
+    optimizer = lineage_optimizers(dict.fromkeys(LINEAGE, lr), beta1=beta1, beta2=beta2)[label]
+    theta0 = np.tile(np.array(setup.theta0), (len(lrs), 1))
+    paths = trajectory(optimizer, _shared_noise(setup, noise, seed), theta0, setup.steps)
+    paths.flags.writeable = False
+    return paths
+
+
+def explorer_paths(problem, *, lr, sgd_lr, beta1, beta2=0.999, noise=0.0, seed=0) -> dict:
+    """``lineage_paths(problem, explorer_lrs(lr, sgd_lr, beta1), beta1=beta1,
+    beta2=beta2, noise=noise, seed=seed)``, computed once for every value of
+    ``EXPLORER_LRS``, ``EXPLORER_SGD_LRS`` and ``EXPLORER_BETA1S`` at a time
+    (one cached broadcast run per optimizer), so that the explorer redraws at
+    once when one of these controls moves.  Values outside them run alone."""
+    lineage_problem(problem)
+    noise = check.hyperparameter("noise", noise, low=0.0)
+    seed = check.seed("seed", seed)
+    if not (lr in EXPLORER_LRS and sgd_lr in EXPLORER_SGD_LRS and beta1 in EXPLORER_BETA1S):
+        return lineage_paths(problem, explorer_lrs(lr, sgd_lr, beta1), beta1=beta1,
+                             beta2=beta2, noise=noise, seed=seed)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    n_beta1 = len(EXPLORER_BETA1S)
+    i_lr, i_sgd = EXPLORER_LRS.index(lr), EXPLORER_SGD_LRS.index(sgd_lr)
+    i_beta1 = EXPLORER_BETA1S.index(beta1)
+    # rows of each sweep: what the optimizer depends on (β's it ignores are fixed,
+    # so that moving them finds the same cached run)
+    momentum = [explorer_lrs(1.0, s, b)["Momentum"] for s in EXPLORER_SGD_LRS
+                for b in EXPLORER_BETA1S]
+    sweeps = {
+        "SGD": (_sweep("SGD", problem, EXPLORER_SGD_LRS, (0.9,) * len(EXPLORER_SGD_LRS),
+                       0.999, noise, seed), i_sgd),
+        "Momentum": (_sweep("Momentum", problem, tuple(momentum),
+                            EXPLORER_BETA1S * len(EXPLORER_SGD_LRS), 0.999, noise, seed),
+                     i_sgd * n_beta1 + i_beta1),
+        "RMSprop": (_sweep("RMSprop", problem, EXPLORER_LRS, (0.9,) * len(EXPLORER_LRS),
+                           beta2, noise, seed), i_lr),
+        "Adam": (_sweep("Adam", problem, tuple(np.repeat(EXPLORER_LRS, n_beta1).tolist()),
+                        EXPLORER_BETA1S * len(EXPLORER_LRS), beta2, noise, seed),
+                 i_lr * n_beta1 + i_beta1),
+    }
+    return {label: paths[:, row] for label, (paths, row) in sweeps.items()}
+
+
+@lru_cache(maxsize=8)
+def contour_grid(objective, bounds, points=200):
+    """``(x, y, f)``: ``objective`` on a ``points × points`` grid over ``bounds =
+    ((x0, x1), (y0, y1))``, the background of the chapter's path figures;
+    cached, so read-only."""
+    (x0, x1), (y0, y1) = bounds
+    points = check.integer("points", points, low=2)
+    x, y = np.meshgrid(np.linspace(x0, x1, points), np.linspace(y0, y1, points))
+    values = objective.value(np.stack([x, y], axis=-1))
+    for array in (x, y, values):
+        array.flags.writeable = False
+    return x, y, values
 
 
 def tune_lr(problem, lr_grid, *, beta1=0.9, beta2=0.999, noise=0.0, seed=0, tail=0.25,

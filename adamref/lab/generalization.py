@@ -33,7 +33,7 @@ Nothing here imports matplotlib.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.polynomial import legendre
@@ -42,7 +42,7 @@ from adamref.optim import Adam
 from adamref.optim import validation as check
 from adamref.problems.datasets import LeastSquares
 from adamref.problems.runs import run
-from adamref.problems.tuning import tune
+from adamref.problems.tuning import Tuned, tune
 
 
 # -- 1. Wilson et al.'s construction ----------------------------------------
@@ -100,8 +100,11 @@ def make_wilson_data(n_train: int = 40, n_test: int = 1000, p: float = 7 / 8, dr
     y = np.where(rng.random((draws, n_train + n_test)) < p, 1.0, -1.0)
     y_train, y_test = y[:, :n_train], y[:, n_train:]
     X_train = features(y_train)
+    # the shared columns of features(y_test), without building its n_test own
+    # blocks (draws × n_test × 5·n_test numbers, all of which would get weight 0)
     X_test = np.zeros((draws, n_test, X_train.shape[2]))
-    X_test[:, :, :SHARED] = features(y_test)[:, :, :SHARED]   # own columns: weight 0
+    X_test[:, :, 0] = y_test                    # the label feature
+    X_test[:, :, 1:SHARED] = 1.0                # the two constant features
     return WilsonData(X_train, y_train, X_test, y_test)
 
 
@@ -255,6 +258,39 @@ def check_decoupled_decay(lr: float, weight_decay: float) -> None:
             f"{1 - lr * weight_decay:g}: θ flips sign every step and, beyond 2, overflows)")
 
 
+def tuned_text(tuned: Tuned, fmt: str = "g") -> str:
+    """A tuned value as the book prints it: the value if the grid brackets it,
+    else the edge where the search stopped, ``"≤ 0.0001"`` or ``"≥ 3"`` (the
+    optimum is open on that side)."""
+    value = format(tuned.values[tuned.best_index], fmt)
+    if tuned.bracketed:
+        return value
+    return ("≤ " if tuned.best_index == 0 else "≥ ") + value
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One remedy tuned on a grid: ``alpha`` and ``lam`` (``tune`` results; ``lam``
+    None without weight decay), ``index`` (the chosen ``(α, λ)`` of the grid: the
+    tuned values, or the edges where the search stopped), ``near_alpha`` (the α
+    whose validation loss is within 20% of the best, at the chosen λ), and per
+    draw the ``train`` and ``test`` MSE at the end of training or at the
+    early-stopping ``stop`` step (``stop`` is None without early stopping)."""
+
+    alpha: Tuned
+    lam: Tuned | None
+    index: tuple
+    near_alpha: Tuned
+    train: np.ndarray
+    test: np.ndarray
+    stop: np.ndarray | None
+
+    @property
+    def bracketed(self) -> bool:
+        """Whether every tuned value lies strictly inside its grid."""
+        return self.alpha.bracketed and (self.lam is None or self.lam.bracketed)
+
+
 @dataclass(frozen=True)
 class GridRuns:
     """The runs of Adam on an (α, λ) grid: ``curves`` with configuration axes
@@ -291,6 +327,19 @@ class GridRuns:
         alpha = tune(self.lrs, profile)
         lam = tune(self.weight_decays, scores[alpha.best_index])
         return alpha, lam
+
+    def remedy(self, early_stopping: bool, weight_decay: bool = True) -> Remedy:
+        """The run ``tuned`` chooses (with or without weight decay, at the end of
+        training or stopped early) and its errors per draw."""
+        alpha, lam = self.tuned(early_stopping, weight_decay=weight_decay)
+        a, b = alpha.best_index, lam.best_index if weight_decay else 0
+        near = tune(self.lrs, self.scores(early_stopping)[:, b], factor=1.2)
+        if early_stopping:
+            train, test = (self.curves.at_best_val(split)[:, a, b] for split in ("train", "test"))
+            stop = self.curves.best_step()[:, a, b]
+        else:
+            train, test, stop = self.curves.train[-1, :, a, b], self.curves.test[-1, :, a, b], None
+        return Remedy(alpha, lam, (a, b), near, train, test, stop)
 
 
 def grid_runs(data: "RegressionData", lrs, weight_decays, steps: int,
@@ -380,16 +429,52 @@ def smoothness(data: RegressionData) -> float:
     return float(np.linalg.eigvalsh(hessian).max())
 
 
+#: Every α and λ the explorer offers (1, 2, 5 per decade, and the chapter's
+#: tuned pair α = 1, λ = 0.3): its runs are computed once per kind of decay, for
+#: all of them in one array, and a control change is a look-up.
+EXPLORER_LRS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+EXPLORER_WEIGHT_DECAYS = (1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0,
+                          5.0, 10.0)
+
+
+def first_draw(data: RegressionData) -> RegressionData:
+    """The first data set of ``data``, as a ``RegressionData`` of one draw."""
+    if not isinstance(data, RegressionData):
+        raise TypeError(f"data must be a RegressionData, got {type(data).__name__}")
+    return RegressionData({k: v[:1] for k, v in data.features.items()},
+                          {k: v[:1] for k, v in data.targets.items()})
+
+
+@lru_cache(maxsize=4)
+def _explorer_grid(decoupled: bool, steps: int, seed: int) -> tuple:
+    # plain Adam (λ = 0) and every explorer (α, λ) on the chapter's first draw
+    data = first_draw(make_regression_data(seed=seed))
+    runs = grid_runs(data, EXPLORER_LRS, (0.0,) + EXPLORER_WEIGHT_DECAYS, steps, decoupled)
+    return data, runs.curves
+
+
 def plain_and_decayed_adam(lr=0.01, weight_decay=0.1, decoupled=False, steps=2000, seed=0):
     """The explorer's run: plain Adam and Adam with weight decay ``weight_decay``
-    (L2, or decoupled as AdamW) trained side by side on one draw of the
-    regression data; returns ``(data, curves)`` with two configurations."""
+    (L2, or decoupled as AdamW) trained side by side on the first draw of the
+    chapter's regression data (``make_regression_data(seed=seed)``); returns
+    ``(data, curves)`` with two configurations.
+
+    For the α and λ of ``EXPLORER_LRS`` and ``EXPLORER_WEIGHT_DECAYS`` the runs
+    come from one vectorized run of all of them (computed at the first call for
+    each ``decoupled``, ``steps``, ``seed``); other values are run on their own."""
     lr = check.hyperparameter("lr", lr, low=0.0)
     weight_decay = check.hyperparameter("weight_decay", weight_decay, low=0.0)
     decoupled = check.flag("decoupled", decoupled)
+    steps, seed = check.integer("steps", steps, 1), check.seed("seed", seed)
     if decoupled:          # αλ > 1 would flip θ's sign every step and, beyond 2, overflow
         check_decoupled_decay(lr, weight_decay)
-    data = make_regression_data(draws=1, seed=seed)
+    if lr in EXPLORER_LRS and weight_decay in EXPLORER_WEIGHT_DECAYS:
+        data, grid = _explorer_grid(decoupled, steps, seed)
+        a, b = EXPLORER_LRS.index(lr), 1 + EXPLORER_WEIGHT_DECAYS.index(weight_decay)
+        pick = (slice(None), slice(None), a, [0, b])       # (..., draw, α, [plain, decayed])
+        return data, Curves(grid.train[pick], grid.val[pick], grid.test[pick],
+                            grid.theta[:, a, [0, b]])
+    data = first_draw(make_regression_data(seed=seed))
     decays = np.array([[0.0], [weight_decay]])
     optimizer = Adam(lr=lr, weight_decay=decays, decoupled_weight_decay=decoupled)
     return data, train_curves(optimizer, data, steps, configs=(2,))

@@ -3,12 +3,15 @@
 The four optimizers compared are ``adamref.problems.registry.LINEAGE`` (built
 by ``make_optimizer`` with possibly array-valued learning rates) and grids of
 configurations come from ``adamref.problems.runs.grid``; ``run_batch`` runs K
-configurations as one batch (``run`` with the chapter's bound ``DIVERGED``);
-``noise_runs`` is the explorer's experiment; ``summarize`` turns final losses
-into medians and spreads, and ``tune_rows`` tunes the learning rate of every
-row through ``adamref.problems.tune`` (bracketed optima only);
-``washboard_fractions`` is the local-minima experiment, with RMSprop as PyTorch
-ships it and RMSprop with bias correction side by side.
+configurations as one batch (``run`` with the chapter's bound ``DIVERGED``).
+The chapter's experiments: ``final_excess_losses`` (every optimizer over a grid
+of noise levels, learning rates and seeds), ``tuned_summary`` (each row at its
+own best learning rate, tuned through ``adamref.problems.tune``),
+``noise_floors`` (the excess loss that noise keeps around the optimum) with
+``log_slope``, ``noise_runs`` (the explorer's experiment) and
+``washboard_fractions`` (the local-minima experiment, with RMSprop as PyTorch
+ships it and RMSprop with bias correction side by side); ``summarize`` turns
+final losses into medians and spreads.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from adamref.optim import validation as check
 from adamref.problems.datasets import gradient_oracle, make_least_squares
 from adamref.problems.registry import LINEAGE, make_optimizer
-from adamref.problems.runs import run
+from adamref.problems.runs import grid, run
 from adamref.problems.tuning import Tuned, tune
 
 
@@ -53,6 +56,92 @@ def run_batch(optimizer, gradient, theta0, steps, *, loss=None, record_every=0):
     result = run(optimizer, gradient, theta0, steps, record=loss if record_every else None,
                  every=max(record_every, 1), bound=DIVERGED)
     return (result.theta, result.history) if record_every else result.theta
+
+
+def final_excess_losses(lrs, *, sigmas=(0.0,), batch_size=None, seeds=8, steps=500,
+                        seed=10):
+    """The final excess loss ``f(θ_T) − f(θ*)`` of every optimizer of ``LINEAGE`` on
+    ``least_squares_problem()`` after ``steps`` steps from ``θ_0 = 0``, for every
+    point of the grid (noise level ``σ`` in ``sigmas``, learning rate in ``lrs``,
+    ``seeds`` independent streams): one batch run per optimizer, whose gradients come
+    from ``gradient_oracle(problem, batch_size=batch_size, noise=σ)`` with the
+    stream ``seed + i`` for the i-th optimizer.
+
+    Returns ``{name: array of shape (len(sigmas), len(lrs), seeds)}``; a run that
+    diverged is NaN."""
+    seeds = check.integer("seeds", seeds, low=1)
+    problem = least_squares_problem()
+    shape, cols = grid(sigma=sigmas, lr=lrs, seed=np.arange(seeds))
+    theta0 = np.zeros((cols["lr"].shape[0], problem.n_features))
+    out = {}
+    for i, name in enumerate(LINEAGE):
+        oracle = gradient_oracle(problem, batch_size=batch_size, noise=cols["sigma"],
+                                 seed=seed + i)
+        theta = run_batch(make_optimizer(name, cols["lr"]), oracle, theta0, steps)
+        out[name] = problem.excess_loss(theta).reshape(shape)
+    return out
+
+
+def tuned_summary(losses, lrs, *, floor=0.0) -> dict:
+    """Each row of ``losses`` (shape ``(rows, len(lrs), seeds)``) at its own best
+    learning rate: the median over seeds is tuned with ``tune_rows`` (``floor``:
+    losses at or below it tie, the smallest such rate wins), and the median and
+    the 10th and 90th percentiles are read at the best rate.
+
+    Returns ``{"median", "low", "high", "lr"}``, arrays of shape ``(rows,)``;
+    raises ``UnbracketedOptimum`` if a row's best rate is an edge of ``lrs``."""
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 3:
+        raise ValueError(f"losses must have shape (rows, len(lrs), seeds), "
+                         f"got shape {losses.shape}")
+    median, low, high = summarize(losses)
+    tuned = tune_rows(median, lrs, floor=floor)
+    best = np.array([t.best_index for t in tuned])
+    lr_best = np.array([t.best for t in tuned])          # raises if an optimum is unbracketed
+    rows = np.arange(losses.shape[0])
+    return {"median": median[rows, best], "low": low[rows, best], "high": high[rows, best],
+            "lr": lr_best}
+
+
+def noise_floors(sigmas, *, lr, seeds=8, steps=2000, tail=1000, record_every=10, seed=40,
+                 names=LINEAGE, **options):
+    """The noise floor of each optimizer in ``names``: runs start *at* the optimum
+    of ``least_squares_problem()`` with gradient noise ``σ`` (each of ``sigmas``,
+    ``seeds`` streams each, stream ``seed + i`` for the i-th name) and
+    ``make_optimizer(name, lr, **options)``; the excess loss recorded every
+    ``record_every`` steps over the last ``tail`` of ``steps`` steps is averaged,
+    then averaged over the seeds.  Returns ``{name: array of shape (len(sigmas),)}``."""
+    steps = check.integer("steps", steps, low=1)
+    tail = check.integer("tail", tail, low=0)
+    record_every = check.integer("record_every", record_every, low=1)
+    if tail > steps or tail % record_every:
+        raise ValueError(f"tail must be a multiple of record_every = {record_every} "
+                         f"and at most steps = {steps}, got {tail}")
+    seeds = check.integer("seeds", seeds, low=1)
+    problem = least_squares_problem()
+    shape, cols = grid(sigma=sigmas, seed=np.arange(seeds))
+    at_optimum = np.tile(problem.optimum, (cols["sigma"].shape[0], 1))
+    first = (steps - tail) // record_every               # the record at step steps − tail
+    out = {}
+    for i, name in enumerate(names):
+        oracle = gradient_oracle(problem, noise=cols["sigma"], seed=seed + i)
+        _, history = run_batch(make_optimizer(name, lr, **options), oracle, at_optimum, steps,
+                               loss=problem.excess_loss, record_every=record_every)
+        out[name] = history[first:].mean(axis=0).reshape(shape).mean(axis=1)
+    return out
+
+
+def log_slope(x, y) -> float:
+    """The slope of the least-squares line through ``(log10 x, log10 y)``: how
+    ``y`` grows with ``x`` on a log–log scale (2 for ``y ∝ x²``)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x and y must be 1-D of one length >= 2, got shapes "
+                         f"{x.shape} and {y.shape}")
+    if not (np.all(x > 0) and np.all(y > 0)):
+        raise ValueError(f"x and y must be positive (their logarithms are fitted), "
+                         f"got x = {x!r}, y = {y!r}")
+    return float(np.polyfit(np.log10(x), np.log10(y), 1)[0])
 
 
 def noise_runs(noise=1.0, lr=1e-2, *, steps=500, seeds=8, record_every=5):

@@ -6,11 +6,13 @@ the gradient at step ``t`` is ``c_t`` wherever ``x`` is: a problem is just the
 sequence ``c_1, …, c_T`` (an array of shape ``(T,)`` or ``(T, ...)``).
 
 ``projected_adam`` runs the paper's Adam (``amsgrad=False``) and AMSGrad
-(``amsgrad=True``) on such a sequence: ``adamref.Adam`` with the step size
-``η_t·α = α/√t`` (``schedule="sqrt"``, the paper's choice: the schedule
-``inverse_sqrt``) or ``α`` (``"constant"``), each step followed by the
-projection onto the interval.  Hyperparameters may be arrays: they broadcast against each
-other, so one call runs many configurations (the time loop is the only loop).
+(``amsgrad=True``) on such a sequence: ``adamref.Adam``'s update with the step
+size ``η_t·α = α/√t`` (``schedule="sqrt"``, the paper's choice) or ``α``
+(``"constant"``), each step followed by the projection onto the interval.
+Hyperparameters may be arrays: they broadcast against each other, so one call
+runs many configurations.  Since the gradients do not depend on θ, there is no
+loop over time either: the moments are prefix scans (``moments.ema_scan``) and so is
+the projected path (``clip_scan``), each ⌈log2 T⌉ vectorized passes.
 Nothing here imports matplotlib.
 """
 
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.optim.adam import Adam
-from adamref.optim.schedules import inverse_sqrt
+from adamref.lab.moments import ema_scan
+from adamref.optim.optimizer import power_table
 
 SCHEDULES = ("sqrt", "constant")
 
@@ -90,6 +92,30 @@ class OnlineRun:
     effective_step: np.ndarray
 
 
+def clip_scan(theta0, moves, low, high):
+    """``θ_t = min(max(θ_{t−1} + d_t, low), high)`` for every t at once, from
+    ``θ_0 = theta0`` and the moves ``d_t`` (time on axis 0).
+
+    Each step is the map ``x ↦ clamp(x + a, l, h)``, and such maps compose into
+    one of the same form: applying ``(a1, l1, h1)`` then ``(a2, l2, h2)`` is
+    ``(a1 + a2, clamp(l1 + a2, l2, h2), clamp(h1 + a2, l2, h2))``.  A doubling
+    prefix scan composes the first t maps for every t in ⌈log2 T⌉ vectorized
+    passes; ``θ_t`` is the composed map applied to ``θ_0``.  Equal to the
+    step-by-step clipping up to rounding (the sums are added in another order)."""
+    shift = np.array(moves, dtype=float)                   # a: the summed moves
+    floor, ceiling = np.full_like(shift, low), np.full_like(shift, high)   # l, h
+    offset = 1
+    while offset < shift.shape[0]:
+        later = shift[offset:]                                # applied after the earlier maps
+        lo, hi = floor[offset:], ceiling[offset:]
+        composed = (shift[:-offset] + later,
+                    np.minimum(np.maximum(floor[:-offset] + later, lo), hi),
+                    np.minimum(np.maximum(ceiling[:-offset] + later, lo), hi))
+        shift[offset:], floor[offset:], ceiling[offset:] = composed
+        offset *= 2
+    return np.minimum(np.maximum(theta0 + shift, floor), ceiling)
+
+
 def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=False,
                    schedule: str = "sqrt", bias_correction: bool = True, theta0=0.0,
                    low: float = -1.0, high: float = 1.0) -> OnlineRun:
@@ -101,6 +127,11 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
     ``m ← β1·m + (1−β1)·g``, ``v ← β2·v + (1−β2)·g²``, AMSGrad ``v ← max(v_max, v)``,
     bias correction (if on) as in ``adamref.Adam``, then
     ``θ ← clip(θ − η_t·α·m̂/(√v̂ + ε), low, high)``.
+
+    The losses are linear, so the gradients do not depend on θ: ``m``, ``v`` and
+    every step's move are computed for all t at once (``ema_scan``, a running
+    maximum), and only the projection links one step to the next (``clip_scan``).
+    The result is ``adamref.Adam`` followed by clipping, up to rounding (tested).
     """
     if not isinstance(grads, np.ndarray):
         raise TypeError(f"grads must be a NumPy ndarray, got {type(grads).__name__}")
@@ -129,27 +160,30 @@ def projected_adam(grads, lr=0.1, beta1=0.0, beta2=0.1, eps=1e-8, *, amsgrad=Fal
                                 np.shape(beta2), np.shape(eps), np.shape(theta0),
                                 amsgrad_arr.shape)
     steps = grads.shape[0]
-    rate = inverse_sqrt(lr) if schedule == "sqrt" else lr
-    runs = {}    # one Adam per value of amsgrad that occurs, on every configuration
-    for flag in sorted({bool(a) for a in amsgrad_arr.flat}):
-        opt = Adam(rate, beta1, beta2, eps, amsgrad=flag, bias_correction=bias_correction)
-        x = np.broadcast_to(np.asarray(theta0, dtype=float), shape).copy()
-        g = np.empty(shape)
-        path, effective = np.empty((steps + 1, *shape)), np.empty((steps, *shape))
-        path[0] = x
-        for i in range(steps):
-            np.copyto(g, grads[i])                    # c_t, for every configuration
-            opt.step(x, g)
-            np.minimum(np.maximum(x, low, out=x), high, out=x)   # projection onto [low, high]
-            path[i + 1] = x
-            effective[i] = opt.effective_step()       # η_t·α/(√v̂_t + ε)
-        runs[flag] = path, effective
-    if len(runs) == 1:
-        path, effective = runs[bool(amsgrad_arr.flat[0])]
-    else:                                             # each configuration takes its own
-        path, effective = (np.where(amsgrad_arr, ams, adam)
-                           for adam, ams in zip(runs[False], runs[True]))
-    return OnlineRun(theta=path, effective_step=effective)
+    # c_t on every configuration: the sequence's own axes line up with the last ones
+    g = np.broadcast_to(grads.reshape(steps, *([1] * (len(shape) + 1 - grads.ndim)),
+                                      *grads.shape[1:]), (steps, *shape)).astype(float)
+    t = np.arange(1, steps + 1).reshape(steps, *([1] * len(shape)))
+
+    def powers(beta):                       # β^t, t = 1 … T, shaped (T, 1, …, *β's shape)
+        table = power_table(beta, 1, steps)
+        return table.reshape(steps, *([1] * (len(shape) - np.ndim(beta))), *np.shape(beta))
+
+    m, v = ema_scan(g, beta1), ema_scan(g * g, beta2)
+    v = np.where(amsgrad_arr, np.maximum.accumulate(v, axis=0), v)   # AMSGrad: v_max
+    if bias_correction:
+        correction1 = 1 - powers(beta1)                                 # 1 − β1^t
+        sqrt_correction2 = np.sqrt(1 - powers(beta2))                   # √(1 − β2^t)
+    else:
+        correction1 = sqrt_correction2 = 1.0
+    rate = lr / np.sqrt(t) if schedule == "sqrt" else lr * np.ones_like(t, dtype=float)
+    denom = np.sqrt(v) / sqrt_correction2 + eps                         # √v̂ + ε
+    effective = rate / denom                                            # η_t·α/(√v̂_t + ε)
+    moves = -(rate / correction1) * (m / denom)                         # −η_t·α·m̂/(√v̂ + ε)
+    theta = clip_scan(np.broadcast_to(theta0, shape), moves, low, high)
+    path = np.concatenate([np.broadcast_to(np.asarray(theta0, dtype=float), (1, *shape)),
+                           theta])
+    return OnlineRun(theta=path, effective_step=np.broadcast_to(effective, (steps, *shape)).copy())
 
 
 def average_regret(theta, grads, low: float = -1.0, high: float = 1.0) -> np.ndarray:
@@ -173,12 +207,12 @@ def average_regret(theta, grads, low: float = -1.0, high: float = 1.0) -> np.nda
     return (played - best) / t
 
 
-def theorem_1_runs(C=3.0, lr=0.1, steps=3000):
-    """Adam and AMSGrad (β1 = 0, β2 = 1/(1 + C²), η_t·α = α/√t) on Reddi et
-    al.'s Theorem 1 problem with constant ``C``: returns ``(beta2, OnlineRun,
-    average regret)``, configuration 0 Adam and 1 AMSGrad."""
+def theorem_1_runs(C=3.0, lr=0.1, steps=3000, beta1=0.0):
+    """Adam and AMSGrad (β2 = 1/(1 + C²), η_t·α = α/√t, and β1 = 0 as in the
+    theorem unless ``beta1`` says otherwise) on Reddi et al.'s Theorem 1 problem
+    with constant ``C``: returns ``(beta2, OnlineRun, average regret)``,
+    configuration 0 Adam and 1 AMSGrad."""
     beta2 = reddi_beta2(C)
     grads = cyclic_gradients(steps, large=C, small=-1.0, period=3)
-    run = projected_adam(grads, lr=lr, beta1=0.0, beta2=beta2, amsgrad=np.array([False, True]))
+    run = projected_adam(grads, lr=lr, beta1=beta1, beta2=beta2, amsgrad=np.array([False, True]))
     return beta2, run, average_regret(run.theta, grads)
-

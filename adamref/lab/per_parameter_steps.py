@@ -4,11 +4,16 @@
 coordinates have gradient scales many orders of magnitude apart.  The other
 functions measure what Adam does with each coordinate: the steps it takes on a
 given gradient stream, the closed-form step after a run of zero gradients, and
-the step as a function of the gradient's scale (where ε takes over).  NumPy
-only: nothing here imports matplotlib.
+the step as a function of the gradient's scale (where ε takes over), the
+largest step any gradient sequence can produce (``step_supremum``, checked on
+``adamref.Adam`` by ``largest_steps``) and the explorer's runs on the badly
+scaled bowl (``sgd_and_adam_on_the_bowl``).  NumPy only: nothing here imports
+matplotlib.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +23,7 @@ from adamref.optim.optimizer import power_table
 from adamref.optim.baselines import SGD
 from adamref.problems.objectives import Quadratic
 from adamref.problems.runs import run, trajectory
+from adamref.roundoff import agreement
 
 
 def badly_scaled_quadratic(low=1e-3, high=1e3, dim=7) -> Quadratic:
@@ -74,7 +80,9 @@ def step_vs_gradient_scale(scales, eps, t, *, lr=1e-3, beta1=0.9, beta2=0.999,
     1-D array).  Returns shape ``(len(eps), len(scales))``.
 
     One broadcast run: the parameters have shape ``(len(eps), len(scales))`` and
-    ``eps`` is passed as a column, so each row is an independent Adam."""
+    ``eps`` is passed as a column, so each row is an independent Adam.  The run
+    takes ``t − 1`` steps and then step ``t`` (the optimizer keeps its state
+    between the two), so only the last step is stored."""
     scales = check.positive_vector("scales", scales)
     eps_values = np.atleast_1d(check.hyperparameter("eps", eps, low=0.0))
     if eps_values.ndim != 1:
@@ -82,8 +90,12 @@ def step_vs_gradient_scale(scales, eps, t, *, lr=1e-3, beta1=0.9, beta2=0.999,
     t = check.step_count("t", t)
     opt = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps_values[:, None],
                epsilon_hat=check.flag("epsilon_hat", epsilon_hat))
-    grads = np.broadcast_to(scales, (t, eps_values.size, scales.size)).astype(float)
-    return np.abs(steps_along(opt, grads)[-1]) / lr
+    grad = np.broadcast_to(scales, (eps_values.size, scales.size)).astype(float)
+    constant = lambda theta: grad                    # noqa: E731  the gradient never changes
+    # θ never feeds back into the gradient: no divergence bound
+    before = run(opt, constant, np.zeros_like(grad), t - 1, bound=np.inf).theta
+    after = run(opt, constant, before, 1, bound=np.inf).theta
+    return np.abs(after - before) / lr
 
 
 def steps_to_reach(distances, tol):
@@ -196,16 +208,41 @@ def extremal_gradients(steps, beta1=0.9, beta2=0.999) -> np.ndarray:
     return g
 
 
+def largest_steps(steps, beta1=0.9, beta2=0.999) -> dict:
+    """The theorem of the largest step, checked on ``adamref.Adam`` itself: Adam
+    (ε = 0, α = 1) fed ``extremal_gradients(steps, beta1, beta2)`` against
+    ``step_supremum`` at every step ``t ≤ steps``.
+
+    Returns ``{"measured": |Δθ_t|, "supremum": S_t, "agreement": str}`` (arrays of
+    shape ``(steps,)``); ``agreement`` describes the round-off bound the two meet
+    (``roundoff.agreement``, relative to θ, the sum of the steps), and it raises
+    ``AssertionError`` if they do not."""
+    measured = np.abs(steps_along(Adam(lr=1.0, beta1=beta1, beta2=beta2, eps=0.0),
+                                  extremal_gradients(steps, beta1, beta2)))
+    supremum = step_supremum(np.arange(1, measured.size + 1), beta1, beta2)
+    # the steps are differences of θ, which sums them: round-off is relative to θ
+    gap = agreement(measured, supremum, scale=float(measured.sum()))
+    return {"measured": measured, "supremum": supremum, "agreement": gap}
+
+
+@lru_cache(maxsize=8)
+def _sgd_on_the_bowl(steps):
+    # the SGD run does not depend on Adam's settings: computed once per step count
+    bowl = badly_scaled_quadratic()
+    sgd_lr = 0.9 * 2 / bowl.curvatures.max()
+    path = trajectory(SGD(lr=sgd_lr), bowl.gradient, np.ones(bowl.dim), steps)
+    path.setflags(write=False)                  # shared between calls: nobody may change it
+    return bowl, sgd_lr, path
+
+
 def sgd_and_adam_on_the_bowl(lr=0.01, eps=1e-8, beta1=0.9, beta2=0.999, steps=400):
     """The explorer's runs: SGD (the largest stable step with a 10 % margin,
     0.9·2/c_max) and Adam on ``badly_scaled_quadratic()`` from θ = 1; returns
-    ``(bowl, sgd_lr, {"SGD": path, "Adam": path})``, paths of shape (steps + 1, 7)."""
+    ``(bowl, sgd_lr, {"SGD": path, "Adam": path})``, paths of shape (steps + 1, 7)
+    (the SGD path, which depends only on ``steps``, is computed once and read-only)."""
     steps = check.step_count("steps", steps)
-    bowl = badly_scaled_quadratic()
-    theta0 = np.ones(bowl.dim)
-    sgd_lr = 0.9 * 2 / bowl.curvatures.max()
-    paths = {"SGD": trajectory(SGD(lr=sgd_lr), bowl.gradient, theta0, steps),
-             "Adam": trajectory(Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps),
-                                bowl.gradient, theta0, steps)}
-    return bowl, sgd_lr, paths
+    bowl, sgd_lr, sgd_path = _sgd_on_the_bowl(steps)
+    adam_path = trajectory(Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps), bowl.gradient,
+                           np.ones(bowl.dim), steps)
+    return bowl, sgd_lr, {"SGD": sgd_path, "Adam": adam_path}
 

@@ -6,12 +6,13 @@ NumPy only (plus ``keras_style`` and the optimizers): no plotting here.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from adamref.optim import validation as check
-from adamref.keras_style import Dense, History, Sequential, set_random_seed
+from adamref.keras_style import DEFAULT_BATCH_SIZE, Dense, History, Sequential, set_random_seed
 from adamref.problems.datasets import LeastSquares
 from adamref.problems.registry import make_optimizer
 
@@ -91,6 +92,24 @@ def kernel_per_epoch(history):
     return trace["kernel"][::per_epoch, 0, 0].astype(np.float64)
 
 
+def approach(history, w_ls, *, tol=0.01, at=EPOCHS, last=100):
+    """How the kernel of a run approaches the least-squares ``w_ls``, epoch by
+    epoch: ``w_at`` (after ``at`` epochs), ``w_end`` (after the last), ``reached``
+    (the first epoch that ends within ``tol`` of ``w_ls``, 0 for the start, None
+    if none does) and ``jitter`` (the mean distance over the ``last`` epochs)."""
+    w = kernel_per_epoch(history)
+    tol = check.positive_number("tol", tol)
+    at, last = check.integer("at", at, 0), check.integer("last", last, 1)
+    if at >= w.size or last >= w.size:
+        raise ValueError(f"at and last must be at most the run's {w.size - 1} epochs, "
+                         f"got at={at} and last={last}")
+    off = np.abs(w - check.hyperparameter("w_ls", w_ls, low=-np.inf))
+    within = np.flatnonzero(off < tol)
+    return dict(w_at=float(w[at]), w_end=float(w[-1]),
+                reached=int(within[0]) if within.size else None,
+                jitter=float(off[-last:].mean()))
+
+
 def distance_travelled(history):
     """``(path, net)`` of the kernel over the run: ``Σ|Δw|`` over all steps, and
     ``|w_T − w_0|``."""
@@ -99,8 +118,9 @@ def distance_travelled(history):
 
 
 def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimizer="Keras Adam",
-          data_seed=0, model_seed=1):
-    """The snippet with its knobs: data from ``make_data(noise=noise, seed=data_seed)``,
+          data_seed=0, model_seed=1, slope=TRUE_SLOPE):
+    """The snippet with its knobs: data from ``make_data(slope=slope, noise=noise,
+    seed=data_seed)``,
     ``set_random_seed(model_seed)`` (initial kernel and shuffles; this resets the
     module generator of ``keras_style``), ``Dense(1)``, Keras' Adam (or plain SGD)
     with learning rate ``lr`` (``optimizer`` names one of
@@ -109,12 +129,77 @@ def train(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=None, noise=NOISE, optimiz
     Returns ``(model, history, x, y)``.
     """
     opt = make_optimizer(optimizer, check.positive_number("lr", lr))
-    x, y = make_data(noise=noise, seed=data_seed)
+    x, y = make_data(slope=slope, noise=noise, seed=data_seed)
     set_random_seed(model_seed)
     model = Sequential([Dense(units=1, input_shape=[1])])
     model.compile(optimizer=opt, loss="mse")
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
     return model, history, x, y
+
+
+def keras_draws(model_seed, n, epochs):
+    """What ``set_random_seed(model_seed)`` hands the snippet: the initial kernel
+    that ``Dense(units=1, input_shape=[1])`` draws from glorot_uniform (float32),
+    then the sample order of each of ``epochs`` epochs that ``fit`` draws, in that
+    order from one generator; returns ``(kernel0, orders)`` of shapes () and
+    (epochs, n)."""
+    rng = np.random.default_rng(check.integer("model_seed", model_seed, 0))
+    n, epochs = check.integer("n", n, 1), check.integer("epochs", epochs, 1)
+    limit = math.sqrt(6.0 / (1 + 1))                     # glorot: √(6/(fan_in + fan_out))
+    kernel0 = rng.uniform(-limit, limit, size=(1, 1)).astype(np.float32)[0, 0]
+    return float(kernel0), np.stack([rng.permutation(n) for _ in range(epochs)])
+
+
+def fit_by_hand(lr=LEARNING_RATE, epochs=EPOCHS, batch_size=DEFAULT_BATCH_SIZE, noise=NOISE,
+                data_seed=0, model_seed=1, beta1=0.9, beta2=0.999, eps=1e-7):
+    """``train`` with Keras' Adam, written out as the chapter's hand-written
+    epoch, for every epoch: the batch gradients of the line from the batch's sums
+    (Σx, Σy, Σx², Σxy, all batches at once), then Keras' Adam on the two scalars
+    ``w`` and ``b`` in float64.  Same data, initial kernel and shuffles as
+    ``train``; the weights agree with it to float32 rounding (``train`` computes
+    in float32), in a fraction of the time (no optimizer object per step).
+
+    Returns ``(history, x, y)``: a ``keras_style.History`` with ``history['loss']``
+    (the batch losses before each update, averaged per epoch) and the ``trace``
+    of ``fit`` (``kernel`` (T + 1, 1, 1), ``bias`` (T + 1, 1), ``batch_loss``,
+    ``batch_size``, ``order``)."""
+    lr = check.positive_number("lr", lr)
+    batch_size = check.integer("batch_size", batch_size, 1)
+    x, y = make_data(noise=noise, seed=data_seed)
+    kernel0, orders = keras_draws(model_seed, len(x), epochs)
+    xs, ys = x[orders, 0].astype(np.float64).ravel(), y[orders, 0].astype(np.float64).ravel()
+    per_epoch = np.arange(0, len(x), batch_size)                  # 0, 32, 64, 96
+    starts = (per_epoch + len(x) * np.arange(epochs)[:, None]).ravel()   # every batch's start
+    sizes = np.diff(np.append(starts, xs.size))                   # 32, 32, 32, 4, 32, ...
+    sums = np.add.reduceat(np.stack([xs, ys, xs * xs, xs * ys]), starts, axis=1)
+    w, b = _adam_on_line(kernel0, sums.T.tolist(), sizes.tolist(), lr, beta1, beta2, eps)
+    step_of = np.repeat(np.arange(sizes.size), sizes)             # each sample's step
+    batch_loss = np.add.reduceat((w[step_of] * xs + b[step_of] - ys) ** 2, starts) / sizes
+    epoch_loss = (batch_loss * sizes).reshape(epochs, -1).sum(axis=1) / len(x)
+    trace = dict(kernel=w[:, None, None], bias=b[:, None], batch_loss=batch_loss,
+                 batch_size=sizes, order=orders)
+    return History({"loss": epoch_loss.tolist()}, list(range(epochs)), trace), x, y
+
+
+def _adam_on_line(w, sums, sizes, lr, beta1, beta2, eps):
+    """Keras' Adam (ε̂ form, α_t = α·√(1 − β2^t)/(1 − β1^t)) on (w, b) from b = 0, one
+    step per batch of ``sums`` (Σx, Σy, Σx², Σxy) and ``sizes``; returns the
+    weights before the first and after every step, shape (T + 1,) each."""
+    b = m_w = m_b = v_w = v_b = 0.0
+    ws, bs = [w], [b]
+    for t, ((sx, sy, sxx, sxy), n) in enumerate(zip(sums, sizes), start=1):
+        g_w = 2 * (w * sxx + b * sx - sxy) / n            # ∂L_B/∂w of the batch's MSE
+        g_b = 2 * (w * sx + b * n - sy) / n               # ∂L_B/∂b
+        m_w += (1 - beta1) * (g_w - m_w)
+        m_b += (1 - beta1) * (g_b - m_b)
+        v_w += (1 - beta2) * (g_w * g_w - v_w)
+        v_b += (1 - beta2) * (g_b * g_b - v_b)
+        alpha_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+        w -= alpha_t * m_w / (math.sqrt(v_w) + eps)
+        b -= alpha_t * m_b / (math.sqrt(v_b) + eps)
+        ws.append(w)
+        bs.append(b)
+    return np.array(ws), np.array(bs)
 
 
 def sweep_model_seeds(seeds, **train_kwargs):

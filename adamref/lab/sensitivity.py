@@ -21,6 +21,7 @@ matplotlib.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -66,6 +67,18 @@ def conditioned_least_squares(n_samples=200, n_features=10, *, scale_ratio=10.0,
     truth = rng.standard_normal(n_features) / scales
     y = np.einsum("nj,j->n", X, truth) + noise * rng.standard_normal(n_samples)
     return LeastSquares(X, y)
+
+
+def off_diagonal_share(matrix) -> float:
+    """``Σ_{j≠k} |H_jk| / Σ |H_jk|``: how much of a square matrix lies off its
+    diagonal (0 for a diagonal Hessian, whose eigenvectors are the axes)."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not matrix.size:
+        raise ValueError(f"matrix must be a non-empty square matrix, got shape {matrix.shape}")
+    total = np.abs(matrix).sum()
+    if not total > 0:
+        raise ValueError("matrix must have a nonzero entry, got all zeros")
+    return float(np.abs(matrix - np.diag(np.diag(matrix))).sum() / total)
 
 
 # -- the runs --------------------------------------------------------------------------
@@ -222,21 +235,46 @@ def default_problems():
             "least squares": (ls, np.zeros(ls.n_features))}
 
 
-def explorer_sweeps(problem="Rosenbrock", steps=500, beta1=0.9, eps=1e-8, momentum=0.9):
+#: The explorer's grid: α from 1e-4 to 10 only (narrower than the chapter's), every β2.
+EXPLORER_LRS = log_grid(1e-4, 10.0, 5)
+EXPLORER_BETAS2 = np.array([0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999])
+
+
+@functools.lru_cache(maxsize=64)
+def _explorer_sweep(optimizer, problem, steps, **hyperparameters) -> SweepResult:
+    """One of the explorer's two sweeps, kept (read-only): moving one control
+    reruns only the sweep it changes, and going back to a setting reruns nothing."""
+    objective, theta0 = default_problems()[problem]
+    if optimizer == "Adam":
+        result = sweep(lambda **h: Adam(**hyperparameters, **h), objective, theta0, steps,
+                       lr=EXPLORER_LRS, beta2=EXPLORER_BETAS2)
+    else:
+        result = sweep(lambda **h: SGD(**hyperparameters, **h), objective, theta0, steps,
+                       lr=EXPLORER_LRS)
+    result.loss.setflags(write=False)
+    return result
+
+
+def explorer_sweeps(problem="least squares", steps=500, beta1=0.9, eps=1e-8, momentum=0.9):
     """The explorer's runs on one of ``default_problems()``: an lr × β2 sweep of
     Adam, and the lr slices of Adam (β2 = 0.999) and SGD with ``momentum``
     through ``tune`` (solved below 1e-8 of the starting gap, the chapter's rule).
-    Returns ``(adam SweepResult, {label: Tuned})``."""
+    Returns ``(adam SweepResult, {label: Tuned})``; the sweeps are kept, so a
+    setting seen before costs nothing (their losses are read-only)."""
     problems = default_problems()
     if problem not in problems:
         raise ValueError(f"problem must be one of {list(problems)}, got {problem!r}")
     objective, theta0 = problems[problem]
-    lrs = log_grid(1e-4, 10.0, 5)
-    betas2 = np.array([0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999])
-    adam = sweep(lambda **h: Adam(beta1=beta1, eps=eps, **h), objective, theta0, steps,
-                 lr=lrs, beta2=betas2)
-    sgd = sweep(lambda **h: SGD(momentum=momentum, **h), objective, theta0, steps, lr=lrs)
+    steps = check.integer("steps", steps, low=1)
+    scalars = {name: check.hyperparameter(name, value, low=0.0, **limits)
+               for name, value, limits in (("beta1", beta1, dict(high=1.0, high_inclusive=False)),
+                                           ("eps", eps, {}),
+                                           ("momentum", momentum, dict(high=1.0)))}
+    if any(not isinstance(v, float) for v in scalars.values()):
+        raise TypeError(f"beta1, eps and momentum must be numbers (one explorer setting), "
+                        f"got {beta1!r}, {eps!r}, {momentum!r}")
+    adam = _explorer_sweep("Adam", problem, steps, beta1=scalars["beta1"], eps=scalars["eps"])
+    sgd = _explorer_sweep("SGD", problem, steps, momentum=scalars["momentum"])
     floor = 1e-8 * float(objective.excess_loss(theta0))     # the chapter's "solved"
-    return adam, {"Adam (β2 = 0.999)": tune(lrs, adam.at(beta2=0.999), floor=floor),
-                  f"Momentum (μ = {momentum:g})": tune(lrs, sgd.loss, floor=floor)}
-
+    return adam, {"Adam (β2 = 0.999)": tune(EXPLORER_LRS, adam.at(beta2=0.999), floor=floor),
+                  f"Momentum (μ = {momentum:g})": tune(EXPLORER_LRS, sgd.loss, floor=floor)}

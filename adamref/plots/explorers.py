@@ -11,6 +11,9 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import bias_correction as bias_lab
+from adamref.lab import from_sgd_to_adam as lineage_lab
+from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
@@ -23,8 +26,10 @@ def _specs() -> dict[str, Spec]:
     return {
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
-                beta2=beta_control("β2", 0.9999, static=(0.99, 0.999, 0.9999)),
-                lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1)),
+                # the values of the lab's one cached sweep: a slider move only redraws
+                beta2=stepped("β2", 0.9999, bias_lab.EXPLORER_BETA2S,
+                              static=(0.99, 0.999, 0.9999)),
+                lr=stepped("α (lr)", 1e-2, bias_lab.EXPLORER_LRS, static=(1e-3, 1e-2, 1e-1)),
                 bias_correction=toggle("bias correction", True)),
             usage="Switch bias correction off at β2 = 0.9999 and watch the first steps."),
         "frameworks": Spec(
@@ -33,26 +38,29 @@ def _specs() -> dict[str, Spec]:
                                 static=(1e-8, 1e-4)),
                 eps_hat=log_control("ε̂ (Keras)", 1e-7, 1e-12, 1e-1, decades_only=True,
                                     static=(1e-7, 1e-3)),
-                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 1000, 5000),
-                          static=(1, 10, 1000), starts_at_bound=True)),
+                t=stepped("step t", 1, (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+                          static=(1, 10, 2000), starts_at_bound=True)),
             usage="Raise ε or ε̂ until the two forms part; move t to see where they meet again."),
         "from_sgd_to_adam": Spec(
             from_sgd_to_adam.draw_lineage, figsize=(11, 4.2), controls=dict(
                 problem=choice("problem", "quadratic", ("quadratic", "rosenbrock")),
-                lr=log_control("α (RMSprop, Adam)", 0.1, 1e-3, 1.0, static=(0.01, 0.1, 0.5)),
-                sgd_lr=log_control("α (SGD, Momentum)", 0.01, 1e-4, 0.1),
-                beta1=beta_control("β1", 0.9, static=(0.0, 0.9)),
+                # the values of the lab's cached sweeps: moving them only redraws
+                lr=stepped("α (RMSprop, Adam)", 0.1, lineage_lab.EXPLORER_LRS,
+                           static=(0.01, 0.1, 0.5)),
+                sgd_lr=stepped("α (SGD, Momentum)", 0.01, lineage_lab.EXPLORER_SGD_LRS),
+                beta1=stepped("β1", 0.9, lineage_lab.EXPLORER_BETA1S, static=(0.0, 0.9)),
                 beta2=beta_control("β2", 0.999),
                 noise=stepped("noise σ", 0.0, (0.0, 0.1, 0.2, 0.5, 1.0, 2.0), static=(0.0, 0.5),
                               starts_at_bound=True)),
             usage="Add noise, or set β1 = 0, and compare the four paths."),
         "generalization": Spec(
             generalization.draw_overfitting, figsize=(12, 4.2), controls=dict(
-                lr=log_control("α (lr)", 0.01, 1e-4, 2.0, static=(1e-3, 1e-2, 1e-1)),
-                weight_decay=log_control("λ (weight decay)", 0.1, 1e-3, 10.0,
-                                         static=(1e-2, 0.1, 1.0)),
+                lr=stepped("α (lr)", 1.0, general_lab.EXPLORER_LRS, static=(0.01, 0.1, 1.0)),
+                weight_decay=stepped("λ (weight decay)", 0.3, general_lab.EXPLORER_WEIGHT_DECAYS,
+                                     static=(0.01, 0.3, 1.0)),
                 decoupled=toggle("decoupled (AdamW)", True)),
-            usage="Raise λ with and without decoupling; watch the test error's minimum move."),
+            usage="Switch decoupling off at the same α and λ, then lower α: which fit "
+                  "follows the noise?"),
         "memory_and_compute": Spec(
             memory_and_compute.draw_memory, figsize=(12, 4.2), controls=dict(
                 billions=stepped("parameters (billions)", 7.0,
@@ -72,43 +80,51 @@ def _specs() -> dict[str, Spec]:
             usage="Try β2 = 0.9 for a quick but noisy v̂, or noise 0 for the lag alone."),
         "noisy_gradients": Spec(
             noisy_gradients.draw_noise, figsize=(11, 4), controls=dict(
-                noise=stepped("noise σ", 1.0, (0.0, 0.5, 1.0, 2.0, 5.0, 10.0),
-                              static=(0.0, 1.0, 5.0)),
+                noise=stepped("noise σ", 1.0, (0.0, 0.3, 1.0, 3.0, 10.0),
+                              static=(0.0, 1.0, 3.0, 10.0)),
                 lr=log_control("α (lr)", 1e-2, 1e-4, 1.0, static=(1e-3, 1e-2, 1e-1))),
             usage="Raise the noise at a fixed α: which optimizer's final loss grows first?"),
         "non_convergence": Spec(
             non_convergence.draw_online, figsize=(11, 4.2), controls=dict(
                 C=stepped("C (β2 = 1/(1+C²))", 3.0, (2.5, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0),
                           static=(2.5, 3.0, 10.0)),
-                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0))),
-            usage="Raise C: Adam's iterate keeps drifting the wrong way, AMSGrad's does not."),
+                lr=log_control("α (lr)", 0.1, 1e-3, 10.0, static=(0.01, 0.1, 1.0)),
+                # β1 = 0 is the theorem's: no momentum, a natural end of the slider
+                beta1=stepped("β1", 0.0, (0.0, 0.3, 0.5, 0.7, 0.9, 0.99), static=(0.0, 0.9),
+                              starts_at_bound=True)),
+            usage="Raise C: Adam still drifts to the worst point, AMSGrad does not; "
+                  "β1 = 0.9 removes the failure."),
         "per_parameter_steps": Spec(
             per_parameter_steps.draw_per_coordinate_progress, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", 0.01, 1e-4, 0.2, static=(1e-3, 1e-2, 1e-1)),
                 eps=log_control("ε", 1e-8, 1e-12, 1e-1, decades_only=True,
                                 static=(1e-8, 1e-3)),
                 beta1=beta_control("β1", 0.9),
-                beta2=beta_control("β2", 0.999),
+                beta2=beta_control("β2", 0.999, static=(0.9, 0.999)),
                 steps=stepped("steps", 400, (50, 100, 200, 400, 1000, 2000))),
-            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD."),
+            usage="Raise ε towards the gradients' scale and watch Adam turn into SGD, "
+                  "or try β2 = 0.9."),
         "seed_regression": Spec(
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
                                static=(1e-3, 1e-2, 1e-1)),
-                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500),
-                               static=(25, 100)),
+                epochs=stepped("epochs", seed_lab.EPOCHS, (10, 25, 50, 100, 200, 500, 1000),
+                               static=(100, 1000)),
                 batch_size=stepped("batch size", 32, (1, 4, 8, 16, 32, 64, 100),
-                                   static=(8, 32)),
+                                   static=(8, 32, 100)),
                 noise=stepped("noise σ", seed_lab.NOISE, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))),
-            usage="Shrink the batch or raise α: when does the fitted slope stop settling?"),
+            usage="Give it 1000 epochs, shrink the batch or raise α: when does the weight "
+                  "settle, and how much does it jitter?"),
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),
-                steps=stepped("steps", 500, (100, 200, 500, 1000, 2000)),
+                steps=stepped("steps", 500, (100, 200, 500, 1000)),
                 beta1=beta_control("β1", 0.9, static=(0.0, 0.9)),
-                eps=log_control("ε", 1e-8, 1e-12, 1e2, decades_only=True, static=(1e-8, 1e-2)),
+                eps=log_control("ε", 1e-8, 1e-12, 1e2, decades_only=True,
+                                static=(1e-8, 1.0, 1e2)),
                 momentum=stepped("SGD μ", 0.9, (0.0, 0.5, 0.9, 0.95, 0.99))),
-            usage="Raise ε: Adam's good band of α moves and widens like SGD's."),
+            usage="Raise ε to 100: Adam's step stops adapting and its curve takes the "
+                  "shape of SGD's, at a larger α."),
     }
 
 

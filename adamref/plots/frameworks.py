@@ -9,6 +9,7 @@ call the same code.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from adamref.optim import validation as check
 from adamref.lab.per_parameter_steps import step_vs_gradient_scale
@@ -31,7 +32,10 @@ def draw_epsilon_forms(fig, eps=1e-8, eps_hat=1e-7, t=1):
     ax_ratio.loglog(scales, torch_form / keras_form, color="tab:red")
     ax_ratio.set(xlabel="gradient scale $|g|$", ylabel="PyTorch step / Keras step",
                  title=f"Ratio of the two steps at t = {t}")
-    fig.tight_layout()
+    for ax in (ax_steps, ax_ratio):          # log axes over many decades: no minor ticks
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_minor_locator(NullLocator())
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.25)
     return ax_steps, ax_ratio
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab import generalization
+from adamref.plots.style import thinned
 from adamref.plots.style import axes_or_new, checked_mapping, label_color, series
 
 
@@ -50,8 +51,8 @@ def plot_train_test(curves: dict, ax=None, *, title=None, log=True):
     ax = axes_or_new(ax)
     for i, (label, (train, test)) in enumerate(curves.items()):
         color = label_color(label, i)
-        ax.plot(np.asarray(train), "--", color=color, linewidth=1)
-        ax.plot(np.asarray(test), "-", color=color, label=label)
+        ax.plot(*thinned(train), "--", color=color, linewidth=1)   # at most ~1000 points
+        ax.plot(*thinned(test), "-", color=color, label=label)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel="step $t$", ylabel="mean squared error",
@@ -62,8 +63,8 @@ def plot_train_test(curves: dict, ax=None, *, title=None, log=True):
 
 def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000, seed=0):
     """Explorer figure: plain Adam against Adam with weight decay ``weight_decay``
-    (L2, or decoupled as AdamW) on one draw of the regression data; left the
-    train/test curves, right the fitted functions."""
+    (L2, or decoupled as AdamW) on the first draw of the regression data; left
+    the train/test curves, right the fitted functions."""
     data, curves = generalization.plain_and_decayed_adam(lr, weight_decay, decoupled, steps, seed)
     name = ("AdamW" if decoupled else "Adam + L2") + f" (λ = {weight_decay:.3g})"
     ax_curves, ax_fit = fig.subplots(1, 2)
@@ -80,7 +81,7 @@ def draw_overfitting(fig, lr=0.01, weight_decay=0.1, decoupled=False, steps=2000
     ax_fit.set(ylim=(-2.5, 2.5), xlabel="$x$", ylabel="$y$",
                title=f"Fitted functions after {steps} steps")
     ax_fit.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.13, top=0.91, wspace=0.2)
     return curves
 
 

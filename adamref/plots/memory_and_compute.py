@@ -32,17 +32,20 @@ def plot_training_memory(billions=7.0, precision="fp32", ax=None, *, device_gb=8
     check.positive_number("device_gb", device_gb)
     names = list(OPTIMIZERS) if names is None else list(names)
     ax = ax if ax is not None else plt.figure().add_subplot()
-    seen = set()
+    # one barh per component (all the rows that have it): a few artists, not one per segment
+    segments, totals = {}, []                  # component -> [(row, left, width)]
     for row, name in enumerate(names):
         left = 0.0
         for component, nbytes in bytes_per_parameter(name, precision).items():
-            gb = billions * nbytes
-            label = None if component in seen else component
-            seen.add(component)
-            ax.barh(row, gb, left=left, color=_component_color(component), label=label,
-                    edgecolor="white")
-            left += gb
-        ax.text(left, row, f" {left:.0f} GB", va="center", fontsize=9)
+            segments.setdefault(component, []).append((row, left, billions * nbytes))
+            left += billions * nbytes
+        totals.append(left)
+    for component, bars in segments.items():
+        rows, lefts, widths = zip(*bars)
+        ax.barh(rows, widths, left=lefts, color=_component_color(component), label=component,
+                edgecolor="white")
+    for row, total in enumerate(totals):
+        ax.text(total, row, f" {total:.0f} GB", va="center", fontsize=9)
     ax.axvline(device_gb, color="black", linestyle="--", linewidth=1)
     ax.text(device_gb, len(names) - 0.4, f" {device_gb:g} GB device", fontsize=9)
     ax.set_yticks(np.arange(len(names)), names)
@@ -66,6 +69,6 @@ def draw_memory(fig, billions=7.0, precision="mixed", device_gb=80.0):
     for ax in (left, right):
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.subplots_adjust(left=0.075, right=0.835, bottom=0.13, top=0.91, wspace=0.05)
     fig.legend(handles.values(), handles.keys(), loc="center right", fontsize="small")
     return fig

@@ -5,6 +5,7 @@ figure it is given."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from adamref.lab import noisy_gradients as nz
 from adamref.plots.style import COLORS, axes_or_new, label_color, series
@@ -90,5 +91,7 @@ def draw_noise(fig, noise=1.0, lr=1e-2, *, steps=500, seeds=8):
     ax_curve.legend(loc="upper right")
     ax_final.set(yscale="log", xticks=range(len(histories)), xticklabels=list(histories),
                  ylabel="final excess loss", title=f"Step {t[-1]}, {seeds} seeds")
-    fig.tight_layout()
+    for ax in (ax_curve, ax_final):
+        ax.yaxis.set_minor_locator(NullLocator())
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.25)
     return ax_curve, ax_final

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from adamref.optim import validation as check
 from adamref.lab.per_parameter_steps import sgd_and_adam_on_the_bowl, spike_step
-from adamref.plots.style import axes_or_new, label_color, series
+from adamref.plots.style import axes_or_new, label_color, series, thinning
 
 
 def plot_step_statistics(means, mean_steps, max_steps, ax=None, *, noise=1.0, title=None):
@@ -89,7 +90,9 @@ def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, tit
                                  floor=1e-12):
     """``|θ_i(t) − θ*_i|`` against ``t`` for every coordinate of a diagonal
     quadratic, coloured by its curvature ``c_i``.  ``path`` has shape
-    ``(T + 1, dim)``; values are clipped below at ``floor`` for the log scale."""
+    ``(T + 1, dim)``; values are clipped below at ``floor`` for the log scale.
+    A long path is drawn at every k-th step (at most ``style.MAX_POINTS`` points per
+    line, the last step always included)."""
     curvatures = np.asarray(curvatures, dtype=float)
     path = np.asarray(path, dtype=float)
     if path.ndim != 2 or path.shape[1] != curvatures.size:
@@ -97,9 +100,11 @@ def plot_per_coordinate_progress(curvatures, path, ax=None, *, minimum=None, tit
     minimum = np.zeros(curvatures.size) if minimum is None else np.asarray(minimum, dtype=float)
     ax = axes_or_new(ax)
     colors = plt.cm.viridis(np.linspace(0, 0.9, curvatures.size))
-    distance = np.maximum(np.abs(path - minimum), floor)
+    every = thinning(path.shape[0])                              # at most MAX_POINTS
+    t = np.unique(np.append(np.arange(0, path.shape[0], every), path.shape[0] - 1))
+    distance = np.maximum(np.abs(path[t] - minimum), floor)
     for i, c in enumerate(curvatures):
-        ax.semilogy(distance[:, i], color=colors[i], label=f"$c$ = {c:.0e}")
+        ax.semilogy(t, distance[:, i], color=colors[i], label=f"c = {c:.0e}")
     ax.set(xlabel="step $t$", ylabel=r"$|\theta_i - \theta^*_i|$", ylim=(floor / 3, 3),
            title=title or "Per-coordinate progress")
     return ax
@@ -116,7 +121,8 @@ def draw_per_coordinate_progress(fig, lr=0.01, eps=1e-8, beta1=0.9, beta2=0.999,
                                  title=rf"Adam, $\alpha$ = {lr:.1e}, $\epsilon$ = {eps:.0e}")
     ax_adam.set_ylabel("")
     ax_adam.legend(title="curvature", loc="lower left", fontsize="small")
-    fig.tight_layout()
+    ax_sgd.yaxis.set_minor_locator(NullLocator())   # shared y: thirteen decades of minor
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.05)
     return ax_sgd, ax_adam
 
 

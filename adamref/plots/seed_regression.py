@@ -7,7 +7,7 @@ import numpy as np
 
 from adamref.lab import seed_regression as sr
 from adamref.optim import validation as check
-from adamref.plots.style import axes_or_new
+from adamref.plots.style import axes_or_new, thinned
 
 
 def plot_training_loss(loss, ax=None, *, label=None, log=False,
@@ -17,7 +17,7 @@ def plot_training_loss(loss, ax=None, *, label=None, log=False,
     if loss.ndim != 1 or loss.size == 0:
         raise ValueError(f"loss must be a non-empty 1-D sequence, got shape {loss.shape}")
     ax = axes_or_new(ax)
-    ax.plot(np.arange(loss.size), loss, label=label)
+    ax.plot(*thinned(loss), label=label)
     if log:
         ax.set_yscale("log")
     ax.set(title=title, xlabel="Epoch", ylabel="Loss")
@@ -29,7 +29,7 @@ def plot_kernel_path(history, w_ls, ax=None, *, label="Adam", true_slope=sr.TRUE
     """The kernel ``w`` after every step, with the true slope and the least-squares ``w``."""
     w = sr.history_trace(history)["kernel"][:, 0, 0]
     ax = axes_or_new(ax)
-    ax.plot(np.arange(w.size), w, label=label)
+    ax.plot(*thinned(w), label=label)
     ax.axhline(true_slope, color="k", linestyle=":", label=f"true slope {true_slope:g}")
     ax.axhline(w_ls, color="tab:green", linestyle="--", linewidth=1,
                label=f"least squares {w_ls:.4f}")
@@ -51,19 +51,20 @@ def plot_step_ratio(history, lr, ax=None, *, title=r"Step size relative to $\alp
 
 def draw_seed_regression(fig, lr=sr.LEARNING_RATE, epochs=sr.EPOCHS, batch_size=32,
                          noise=sr.NOISE):
-    """Explorer figure: train the snippet with these settings; left the loss per
-    epoch (log scale), right the weight per step against 3 and least squares."""
+    """Explorer figure: the snippet trained with these settings (``fit_by_hand``,
+    the same run as ``fit``); left the loss per epoch (log scale), right the
+    weight per step against 3 and least squares."""
     epochs = check.integer("epochs", epochs, 1)
     batch_size = check.integer("batch_size", batch_size, 1)
-    _, history, x, y = sr.train(lr=lr, epochs=epochs, batch_size=batch_size, noise=noise)
+    history, x, y = sr.fit_by_hand(lr=lr, epochs=epochs, batch_size=batch_size, noise=noise)
     w_ls, _ = sr.least_squares(x, y)
     ax_loss, ax_w = fig.subplots(1, 2)
     plot_training_loss(history.history["loss"], ax_loss, log=True,
                        title=f"Training loss (α = {lr:.2g}, batch {batch_size})")
-    w_end = history.trace["kernel"][-1, 0, 0]
+    w = history.trace["kernel"][:, 0, 0]
     plot_kernel_path(history, w_ls, ax_w,
-                     title=f"Weight: {w_end:.3f} after {len(history.trace['batch_loss'])} steps")
-    fig.tight_layout()
+                     title=f"Weight: {w[-1]:.3f} after {w.size - 1} steps")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.22)
     return fig
 
 

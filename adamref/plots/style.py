@@ -41,6 +41,26 @@ def label_color(label, index: int) -> str:
     return COLORS.get(str(label).split(" (")[0], f"C{index}")
 
 
+#: The most points a drawn line gets: a series of thousands of steps is drawn at
+#: every k-th step (a figure cannot show more, and drawing is faster).
+MAX_POINTS = 1000
+
+
+def thinning(length: int, max_points: int = MAX_POINTS) -> int:
+    """The stride k that keeps at most ``max_points`` of ``length`` entries."""
+    return max(1, -(-int(length) // max_points))
+
+
+def thinned(values, max_points: int = MAX_POINTS):
+    """``(indices, values)`` of every k-th entry along the first axis (and the
+    last entry), at most about ``max_points`` of them."""
+    values = np.asarray(values)
+    index = np.arange(0, len(values), thinning(max(len(values) - 1, 1), max_points))
+    if index[-1] != len(values) - 1:
+        index = np.append(index, len(values) - 1)
+    return index, values[index]
+
+
 def axes_or_new(ax):
     """``ax``, or the axes of a new figure when it is None."""
     return ax if ax is not None else plt.figure().add_subplot()

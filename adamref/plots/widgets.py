@@ -179,7 +179,9 @@ def draw_png(draw: Callable, values: dict, figsize, *, figure: Figure | None = N
     or a new figure of ``figsize`` inches; return the PNG and the figure."""
     with matplotlib.rc_context(BOOK_STYLE):
         if figure is None:
-            figure = Figure(figsize=figsize)
+            # drawn at the dpi it is saved at: no renderer switch (and no lost
+            # mathtext cache) between drawing and saving
+            figure = Figure(figsize=figsize, dpi=dpi)
             FigureCanvasAgg(figure)
         else:
             figure.clear()

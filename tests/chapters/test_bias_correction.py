@@ -10,7 +10,7 @@ from adamref.problems.datasets import make_logistic
 from adamref.problems.runs import grid
 import matplotlib.pyplot as plt
 
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 from adamref.plots.bias_correction import (draw_bias_correction, plot_adam_grid,
                                            plot_second_moment_bias, plot_step_inflation)
 
@@ -38,6 +38,22 @@ def test_first_step_is_lr_sign_with_correction_and_inflated_without():
     factor = 0.1 / np.sqrt(1 - 0.999)
     np.testing.assert_allclose(bias.first_step(grad, lr=1e-3, bias_correction=False),
                                -1e-3 * factor * np.sign(grad), rtol=1e-4)  # eps: 3e-5
+
+
+def test_adam_steps_are_adams_updates_on_the_given_gradients():
+    rng = np.random.default_rng(1)
+    grads = rng.normal(size=(6, 3))
+    steps = bias.adam_steps(grads, lr=0.1, bias_correction=False)
+    assert steps.shape == (6, 3)
+    np.testing.assert_array_equal(steps[0], bias.first_step(grads[0], lr=0.1,
+                                                            bias_correction=False))
+    opt, theta = adamref.Adam(lr=0.1, bias_correction=False), np.zeros(3)
+    for g, step in zip(grads, steps):
+        before = theta.copy()
+        opt.step(theta, g.copy())
+        np.testing.assert_allclose(step, theta - before, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"grads must have shape \(steps, ...\).*got shape \(6,\)"):
+        bias.adam_steps(grads[:, 0])
 
 
 def test_step_inflation_is_the_ratio_of_adams_two_steps():
@@ -154,21 +170,58 @@ def test_adam_grid_plot_has_one_panel_per_record_and_beta2():
         plot_step_inflation(0.9, [0.999], 0)
 
 
+def test_inflation_landmarks_match_the_formula():
+    marks = bias.inflation_landmarks(0.9, 0.999, 5000)
+    inflation = bias.step_inflation(0.9, 0.999, np.arange(1, 5001))
+    assert marks["first"] == pytest.approx(np.sqrt(10))
+    assert marks["peak"] == inflation.max() and inflation[marks["peak_step"] - 1] == marks["peak"]
+    below = marks["below_from"]
+    assert inflation[below - 1] < 1.1 <= inflation[below - 2]
+    assert np.all(inflation[below - 1:] < 1.1)          # and it stays below
+    assert bias.inflation_landmarks(0.9, 0.9999, 100)["below_from"] is None
+    with pytest.raises(ValueError, match=r"threshold must be a finite number > 0, got 0.0"):
+        bias.inflation_landmarks(0.9, 0.999, 10, threshold=0.0)
+
+
+def test_correction_runs_are_adam_runs_with_the_same_batches():
+    problem = bias.logistic_problem()
+    for beta2, lr in ((0.9999, 1e-2), (0.99, 1.0)):      # in the sweep
+        runs = bias.correction_runs(beta2, lr, steps=40)
+        for flag in (True, False):
+            losses, ratio = bias.adam_run(problem, lr, 0.9, beta2, bias_correction=flag,
+                                          steps=40, batch_size=bias.BATCH_SIZE, seed=1)
+            np.testing.assert_allclose(runs[flag][0], losses, rtol=1e-12)
+            np.testing.assert_allclose(runs[flag][1], ratio, rtol=1e-10)
+    off_grid = bias.correction_runs(0.97, 3e-3, steps=40)  # a value outside the sweep
+    losses, _ = bias.adam_run(problem, 3e-3, 0.9, 0.97, steps=40, batch_size=bias.BATCH_SIZE,
+                              seed=1)
+    np.testing.assert_allclose(off_grid[True][0], losses, rtol=1e-12)
+
+
+def test_correction_sweep_is_cached_read_only_and_checks_its_input():
+    paths = bias.correction_sweep((0.99, 0.999), (1e-2,), steps=5)
+    assert paths[True].shape == (2, 1, 6, 20)
+    assert bias.correction_sweep((0.99, 0.999), (1e-2,), steps=5) is paths
+    with pytest.raises(ValueError, match="read-only"):
+        paths[True][0, 0, 0, 0] = 1.0
+    with pytest.raises(ValueError, match=r"lrs must be > 0"):
+        bias.correction_sweep((0.99,), (0.0,))
+    with pytest.raises(ValueError, match=r"beta2s must be in \[0.0, 1.0\), got 1.0"):
+        bias.correction_sweep((1.0,), (1e-2,))
+
+
 def test_bias_explorer_redraws_for_beta2_lr_and_the_flag(lines_of):
-    beta2, lr = widgets.beta2_slider(0.999), widgets.lr_slider(1e-2)
-    flag = widgets.toggle(True, "bias correction")
-    ex = widgets.explorer(draw_bias_correction, beta2=beta2, lr=lr, bias_correction=flag)
+    ex = explore("bias_correction")
     assert ex.redraws == 1 and len(ex.figure.axes) == 2
     first = lines_of(ex.figure)
-    beta2.value = 0.9999
-    assert ex.redraws == 2 and ex.values["beta2"] == 0.9999
-    second = lines_of(ex.figure)
-    assert not np.allclose(first[0], second[0])
-    lr.value = 1e-1
+    ex.controls["beta2"].value = 0.999
+    assert ex.redraws == 2 and ex.values["beta2"] == 0.999
+    assert not np.allclose(first[0], lines_of(ex.figure)[0])
+    ex.controls["lr"].value = 1e-1
     assert "1.0e-01" in ex.figure.axes[0].get_title()
-    flag.value = False
+    ex.controls["beta2"].value = 0.9999
+    ex.controls["bias_correction"].value = False
     solid = [line for line in ex.figure.axes[1].lines if line.get_alpha() == 1.0]
     assert len(solid) == 1 and solid[0].get_label() == "without correction"
     # without correction and beta2 = 0.9999 the first step is 10 alpha
     assert solid[0].get_ydata()[0] == pytest.approx(10.0, rel=1e-3)
-

@@ -9,7 +9,7 @@ from adamref.lab.frameworks import (amsgrad_effective_steps, decoupled_fixed_poi
 from adamref.optim.functional import (OptaxAMSGrad, optax_adam_update, optax_amsgrad_update,
                                       paper_adamw_update)
 from adamref.plots import frameworks as plot_frameworks
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 
 
 def test_fixed_points():
@@ -79,17 +79,14 @@ def test_rejects_bad_arguments(call, error, message):
 
 
 def test_epsilon_forms_explorer_shows_the_effective_eps():
-    eps_hat = widgets.eps_slider(1e-7)
-    t = widgets.int_slider(1, 1, 5000, "step t", step=10)
-    ex = widgets.explorer(plot_frameworks.draw_epsilon_forms, eps=widgets.eps_slider(1e-8),
-                          eps_hat=eps_hat, t=t)
+    ex = explore("frameworks")
+    assert ex.values == {"eps": 1e-8, "eps_hat": 1e-7, "t": 1}       # the chapter's figure
     ratio = ex.figure.axes[1].lines[0].get_ydata()
     assert ratio.max() == pytest.approx(1e-7 / np.sqrt(1e-3) / 1e-8, rel=1e-3)  # ≈ 316 at t = 1
-    t.value = 2001
+    ex.controls["t"].value = 2000
     assert ex.figure.axes[1].lines[0].get_ydata().max() == pytest.approx(
-        10 / np.sqrt(1 - 0.999**2001), rel=1e-3)          # ≈ 10.75: settling towards 10
-    eps_hat.value = 1e-8
-    assert "t = 2001" in ex.figure.axes[0].get_title()
+        10 / np.sqrt(1 - 0.999**2000), rel=1e-3)          # ≈ 10.75: settling towards 10
+    ex.controls["eps_hat"].value = 1e-8
+    assert "t = 2000" in ex.figure.axes[0].get_title()
     assert ex.figure.axes[1].lines[0].get_ydata().max() == pytest.approx(
-        1 / np.sqrt(1 - 0.999**2001), rel=1e-3)
-
+        1 / np.sqrt(1 - 0.999**2000), rel=1e-3)

@@ -8,11 +8,9 @@ import adamref
 from adamref.lab import from_sgd_to_adam as L
 from adamref.problems.objectives import Quadratic, Rosenbrock
 from adamref.problems.runs import trajectory
-import ipywidgets
 import matplotlib.pyplot as plt
 
-from adamref.lab import moments as ema
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 from adamref.plots.from_sgd_to_adam import LOSS_FLOOR, draw_lineage, draw_paths
 
 
@@ -153,24 +151,51 @@ def test_draw_paths_rejects_bad_input():
     plt.close(fig)
 
 
+def test_explorer_paths_are_the_lineage_paths_of_the_same_settings():
+    for problem, noise in (("quadratic", 0.0), ("quadratic", 1.0)):
+        for lr, sgd_lr, beta1 in ((0.1, 0.01, 0.9), (0.5, 1e-3, 0.0), (2e-3, 0.1, 0.99)):
+            fast = L.explorer_paths(problem, lr=lr, sgd_lr=sgd_lr, beta1=beta1, beta2=0.99,
+                                      noise=noise, seed=3)
+            alone = L.lineage_paths(problem, L.explorer_lrs(lr, sgd_lr, beta1), beta1=beta1,
+                                      beta2=0.99, noise=noise, seed=3)
+            for label in L.LINEAGE:      # the same noise draws, the same rounding
+                np.testing.assert_array_equal(fast[label], alone[label])
+    # a value no slider offers runs alone, with the same result
+    off_grid = L.explorer_paths("quadratic", lr=0.3, sgd_lr=0.01, beta1=0.9)
+    np.testing.assert_array_equal(off_grid["Adam"], L.lineage_paths(
+        "quadratic", L.explorer_lrs(0.3, 0.01, 0.9))["Adam"])
+    assert L.explorer_lrs(0.1, 0.01, 0.9)["Momentum"] == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match=r"name must be one of \['quadratic', 'rosenbrock'\]"):
+        L.explorer_paths("bowl", lr=0.1, sgd_lr=0.01, beta1=0.9)
+    with pytest.raises(ValueError, match=r"noise must be >= 0.0, got -1.0"):
+        L.explorer_paths("quadratic", lr=0.1, sgd_lr=0.01, beta1=0.9, noise=-1.0)
+
+
+def test_contour_grid_is_the_objective_on_a_cached_read_only_grid():
+    setup = L.lineage_problem("quadratic")
+    x, y, values = L.contour_grid(setup.objective, ((-1.0, 1.0), (0.0, 2.0)), 5)
+    assert x.shape == y.shape == values.shape == (5, 5)
+    assert values[2, 2] == setup.objective.value(np.array([0.0, 1.0]))
+    assert L.contour_grid(setup.objective, ((-1.0, 1.0), (0.0, 2.0)), 5)[2] is values
+    with pytest.raises(ValueError, match="read-only"):
+        values[0, 0] = 0.0
+
+
 def test_lineage_explorer_redraws_with_the_new_settings():
-    problem = ipywidgets.Dropdown(options=["quadratic", "rosenbrock"], value="quadratic")
-    lr, beta1 = widgets.lr_slider(0.1), widgets.beta1_slider(0.9)
-    noise = widgets.noise_slider(0.0)
-    ex = widgets.explorer(draw_lineage, problem=problem, lr=lr, beta1=beta1, noise=noise)
+    ex = explore("from_sgd_to_adam")
     adam = lambda: ex.figure.axes[0].lines[3].get_xydata().copy()  # noqa: E731
     first = adam()
-    lr.value = 0.01
+    ex.controls["lr"].value = 0.01
     assert ex.redraws == 2 and not np.allclose(adam(), first)
     second = adam()
-    noise.value = 1.0
+    ex.controls["noise"].value = 1.0
     assert ex.redraws == 3 and not np.allclose(adam(), second)
-    problem.value = "rosenbrock"
+    ex.controls["problem"].value = "rosenbrock"
     assert "Rosenbrock" in ex.figure.axes[0].get_title()
-    beta1.value = 0.0
+    ex.controls["beta1"].value = 0.0
     assert ex.values["beta1"] == 0.0 and ex.redraws == 5
-    plt.close(ex.figure)
-
+    labels = [line.get_label() for line in ex.figure.axes[1].lines]
+    assert labels == ["SGD", "Momentum", "RMSprop", "Adam"]
 
 
 def test_draw_paths_notes_a_path_that_leaves_the_frame_and_caps_the_loss_axis():

@@ -1,7 +1,6 @@
 """The generalization chapter: ``adamref.lab.generalization`` and
 ``adamref.plots.generalization``."""
 
-from functools import partial
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from adamref.lab import generalization
 from adamref.problems import LeastSquares
 from adamref.plots import generalization as plot_generalization
 from adamref.plots import non_convergence as plot_non_convergence
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 
 
 def test_features_follow_the_construction():
@@ -33,6 +32,8 @@ def test_sign_solution_interpolates_when_positives_dominate():
     np.testing.assert_allclose(np.einsum("snd,sd->sn", X, generalization.sign_solution(X, y)), 4 * y)
     # a test example's score is w1*y + w2 + w3 (its own features are not stored)
     assert np.all(data.X_test[:, :, 3:] == 0)
+    np.testing.assert_array_equal(data.X_test[:, :, :3],
+                                  generalization.features(data.y_test)[:, :, :3])
 
 
 def test_gradient_matches_finite_differences():
@@ -154,21 +155,76 @@ def test_at_best_val_rejects_an_unknown_split():
 
 
 def test_overfitting_explorer_redraws_when_decay_and_its_type_change():
-    lr = widgets.lr_slider(value=0.01, high=0.1)
-    wd = widgets.lr_slider(value=0.01, high=10.0, description="λ")
-    decoupled = widgets.toggle(False, "decoupled")
-    ex = widgets.explorer(partial(plot_generalization.draw_overfitting, steps=200), lr=lr, weight_decay=wd,
-                          decoupled=decoupled)
+    ex = explore("generalization")
     ax_curves, ax_fit = ex.figure.axes
     assert ax_fit.get_xlabel() == "$x$" and ax_curves.get_yscale() == "log"
+    assert ex.values == {"lr": 1.0, "weight_decay": 0.3, "decoupled": True}
     before = ax_curves.lines[3].get_ydata().copy()           # regularized test curve
-    decoupled.value = True
+    assert len(before) == 1001                                # 2000 steps, every second
+    ex.controls["decoupled"].value = False
     assert ex.redraws == 2
     labels = [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()]
-    assert labels[1].startswith("AdamW")
+    assert labels[1].startswith("Adam + L2")
     assert not np.array_equal(before, ex.figure.axes[0].lines[3].get_ydata())
-    wd.value = 1.0
+    ex.controls["weight_decay"].value = 1.0
     assert "λ = 1" in [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()][1]
+    ex.controls["decoupled"].value = True
+    with pytest.raises(ValueError, match="lr \\* weight_decay"):
+        ex.controls["weight_decay"].value = 5.0               # αλ = 5 > 1: refused, shown
+    assert "weight_decay" in ex.error.value
+    plt.close("all")
+
+
+def test_the_explorer_grid_is_the_direct_run():
+    for lr, wd, decoupled in ((1.0, 0.3, True), (0.002, 5.0, False)):
+        data, curves = generalization.plain_and_decayed_adam(lr, wd, decoupled, steps=300)
+        optimizer = adamref.Adam(lr=lr, weight_decay=np.array([[0.0], [wd]]),
+                                 decoupled_weight_decay=decoupled)
+        direct = generalization.train_curves(optimizer, data, 300, configs=(2,))
+        for split in ("train", "val", "test", "theta"):
+            np.testing.assert_array_equal(getattr(curves, split), getattr(direct, split))
+    # a value off the explorer's grid is run on its own, on the same data
+    data, off_grid = generalization.plain_and_decayed_adam(0.0123, 0.1, steps=300)
+    assert off_grid.theta.shape == (1, 2, data.n_features)
+    first = generalization.first_draw(generalization.make_regression_data(seed=0))
+    np.testing.assert_array_equal(data.targets["val"], first.targets["val"])
+
+
+def test_first_draw_is_the_first_data_set():
+    data = generalization.make_regression_data(draws=3, seed=2)
+    first = generalization.first_draw(data)
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(first.features[split], data.features[split][:1])
+        np.testing.assert_array_equal(first.targets[split], data.targets[split][:1])
+    with pytest.raises(TypeError, match="data must be a RegressionData"):
+        generalization.first_draw({"train": 1})
+
+
+def test_a_remedy_is_the_run_its_tuning_chose():
+    data = generalization.make_regression_data(draws=2, seed=0)
+    runs = generalization.grid_runs(data, [0.001, 0.01, 0.1, 1.0], [0.0, 0.01, 0.1, 1.0], 200,
+                                    decoupled=False)
+    for early in (False, True):
+        remedy = runs.remedy(early)
+        alpha, lam = runs.tuned(early)
+        assert remedy.index == (alpha.best_index, lam.best_index)
+        a, b = remedy.index
+        curves = runs.curves
+        expected = curves.at_best_val("test")[:, a, b] if early else curves.test[-1, :, a, b]
+        np.testing.assert_array_equal(remedy.test, expected)
+        assert (remedy.stop is None) == (not early)
+        assert remedy.near_alpha.best_index == a            # the best α is near itself
+        assert remedy.bracketed == (alpha.bracketed and lam.bracketed)
+    plain = runs.remedy(False, weight_decay=False)
+    assert plain.lam is None and plain.index[1] == 0
+
+
+def test_tuned_text_names_an_open_edge():
+    from adamref.problems import tune
+    grid = [0.1, 1.0, 10.0]
+    assert generalization.tuned_text(tune(grid, [3.0, 1.0, 2.0])) == "1"
+    assert generalization.tuned_text(tune(grid, [1.0, 2.0, 3.0])) == "≤ 0.1"
+    assert generalization.tuned_text(tune(grid, [3.0, 2.0, 1.0])) == "≥ 10"
 
 
 def test_static_plots_label_their_axes_and_reject_empty_input():

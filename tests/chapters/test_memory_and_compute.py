@@ -4,9 +4,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import ipywidgets
 
-from adamref.plots import widgets
 from adamref.lab.memory_and_compute import (OPTIMIZERS, best_time, bytes_per_parameter,
                                             chunk_bytes, copy_bandwidth, count_step_operations,
                                             formula_state_bytes, least_squares_gradient_time,
@@ -14,7 +12,8 @@ from adamref.lab.memory_and_compute import (OPTIMIZERS, best_time, bytes_per_par
                                             state_buffers, step_threads, step_time,
                                             training_gigabytes)
 from adamref.optim.engine import CHUNK
-from adamref.plots.memory_and_compute import draw_memory, plot_training_memory
+from adamref.plots.explorers import explore
+from adamref.plots.memory_and_compute import plot_training_memory
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
@@ -110,17 +109,28 @@ def test_training_memory_bars_add_up():
     plt.close("all")
 
 
-def test_memory_explorer_redraws_with_the_sliders():
-    billions = ipywidgets.FloatLogSlider(value=7.0, base=10, min=-1, max=3, step=0.1)
-    precision = ipywidgets.Dropdown(options=["fp32", "mixed"], value="mixed")
-    ex = widgets.explorer(draw_memory, billions=billions, precision=precision)
+def test_memory_explorer_redraws_with_the_controls():
+    ex = explore("memory_and_compute")
     right = ex.figure.axes[1]
     total = sum(p.get_width() for p in right.patches)
     assert "mixed" in right.get_title() and ex.redraws == 1
-    billions.value = 70.0
+    assert total == pytest.approx(7.0 * sum(sum(bytes_per_parameter(name, "mixed").values())
+                                            for name in OPTIMIZERS))
+    ex.controls["billions"].value = 70.0
     right = ex.figure.axes[1]
     assert ex.redraws == 2 and sum(p.get_width() for p in right.patches) == pytest.approx(10 * total)
-    precision.value = "fp32"
+    ex.controls["precision"].value = "fp32"
     assert ex.redraws == 3 and "fp32" in ex.figure.axes[1].get_title()
+    ex.controls["device_gb"].value = 24.0
+    assert ex.figure.axes[0].lines[0].get_xdata()[0] == 24.0      # the device's dashed line
     plt.close("all")
 
+
+def test_training_memory_draws_one_bar_artist_per_component():
+    ax = plot_training_memory(7.0, "fp32")
+    containers = {c.get_label(): c for c in ax.containers}
+    assert set(containers) == {c for name in OPTIMIZERS for c in bytes_per_parameter(name)}
+    m = containers["m (fp32)"]
+    assert len(m.patches) == 2                                  # Adam and AMSGrad
+    assert [p.get_width() for p in m.patches] == pytest.approx([28.0, 28.0])
+    plt.close("all")

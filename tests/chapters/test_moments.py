@@ -9,7 +9,7 @@ from adamref.lab import moments as E
 import matplotlib.pyplot as plt
 
 from adamref.lab import moments as ema
-from adamref.plots import widgets
+from adamref.plots import explorers
 from adamref.lab.moments import STREAM
 from adamref.plots.moments import draw_moments, plot_snr_steps
 
@@ -36,6 +36,34 @@ def test_adam_moments_are_the_ema_of_g_and_g_squared():
                                rtol=1e-9)
     one = E.moment_history(g[:, 0])          # a 1-D stream comes back 1-D
     assert one["m"].shape == (100,)
+
+
+def test_ema_scan_is_the_ema_without_a_loop_over_steps():
+    x = E.gradient_stream(0.5, 1.0, 700, seed=4, shape=(3,))
+    for beta in (0.0, 0.5, 0.9, 0.999):
+        np.testing.assert_allclose(E.ema_scan(x, beta), E.ema(x, beta), rtol=1e-12, atol=1e-15)
+    betas = np.array([0.0, 0.9, 0.999])                     # one β per stream
+    np.testing.assert_allclose(E.ema_scan(x, betas),
+                               np.stack([E.ema(x[:, k], b) for k, b in enumerate(betas)], 1),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(E.ema_scan(x[:1], 0.9), (1 - 0.9) * x[:1])   # one step
+    with pytest.raises(ValueError, match="beta must be in"):
+        E.ema_scan(x, 1.0)
+
+
+def test_adam_moments_are_what_adam_records_step_by_step():
+    g = E.gradient_stream(np.array([1.0, -2.0]), 0.3, 600, seed=2, shape=(2,))
+    by_step = E.moment_history(g, lr=0.5, beta1=0.8, beta2=0.99)
+    at_once = E.adam_moments(g, lr=0.5, beta1=0.8, beta2=0.99)
+    assert set(at_once) == set(by_step)
+    for name in ("m", "v", "m_hat", "v_hat"):
+        np.testing.assert_allclose(at_once[name], by_step[name], rtol=1e-12, err_msg=name)
+    # moment_history's step is a difference of iterates near 300: a few ulps of 300
+    np.testing.assert_allclose(at_once["step"], by_step["step"], rtol=1e-9, atol=1e-12)
+    _, _, _, h = E.moments_on_stream(0.9, 0.999, 1.0, 0)
+    assert h["step"].shape == (STREAM["steps"],)
+    with pytest.raises(ValueError, match="beta2 must be in"):
+        E.adam_moments(g, beta2=1.0)
 
 
 def test_weights_window_noise_and_lag():
@@ -150,19 +178,17 @@ def test_draw_moments_shows_adams_own_moments():
 
 
 def test_moments_explorer_redraws_on_every_slider():
-    b1, b2, noise = widgets.beta1_slider(0.9), widgets.beta2_slider(0.999), widgets.noise_slider(1.0)
-    ex = widgets.explorer(draw_moments, beta1=b1, beta2=b2, noise=noise)
+    ex = explorers.explore("moments")
     m = lambda: ex.figure.axes[0].lines[1].get_ydata().copy()  # noqa: E731
     v = lambda: ex.figure.axes[1].lines[0].get_ydata().copy()  # noqa: E731
     m0, v0 = m(), v()
-    b1.value = 0.99
+    ex.controls["beta1"].value = 0.99
     assert not np.allclose(m(), m0) and np.allclose(v(), v0)
-    b2.value = 0.9
+    ex.controls["beta2"].value = 0.9
     assert not np.allclose(v(), v0)
     m1 = m()
-    noise.value = 2.0
+    ex.controls["noise"].value = 2.0
     assert ex.redraws == 4 and not np.allclose(m(), m1)
-    plt.close(ex.figure)
 
 
 def test_plot_snr_steps_draws_measurements_and_prediction():

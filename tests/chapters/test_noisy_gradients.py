@@ -10,7 +10,7 @@ from adamref.problems.registry import LINEAGE, make_optimizer
 from adamref.problems.runs import grid
 from adamref.problems.tuning import UnbracketedOptimum
 from adamref.problems.washboard import Washboard
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 from adamref.plots.noisy_gradients import (draw_noise, plot_basin_fractions,
                                            plot_best_vs_noise, plot_lr_sensitivity)
 
@@ -96,6 +96,52 @@ def test_adam_noise_floor_grows_more_slowly_than_sgds():
     assert 4 < floors["Adam"][1] / floors["Adam"][0] < 25
 
 
+def test_final_excess_losses_is_one_batch_per_optimizer_over_the_grid():
+    lrs = np.array([1e-2, 0.1, 1.0])
+    losses = nz.final_excess_losses(lrs, sigmas=(0.0, 1.0), seeds=2, steps=100)
+    assert list(losses) == list(LINEAGE)
+    assert all(v.shape == (2, 3, 2) for v in losses.values())
+    problem = nz.least_squares_problem()
+    # without noise every seed is the same deterministic run, equal to a run of its own
+    for name in ("SGD", "Adam"):
+        alone = nz.run_batch(make_optimizer(name, 0.1), problem.gradient,
+                             np.zeros(problem.n_features), 100)
+        np.testing.assert_allclose(losses[name][0, 1], problem.excess_loss(alone), rtol=1e-12)
+    assert np.all(np.isnan(losses["SGD"][:, 2]))          # α = 1 > 2/c_max: diverged
+    assert np.all(losses["SGD"][1, 1] > 10 * losses["SGD"][0, 1])   # noise leaves a floor
+    minibatch = nz.final_excess_losses(lrs[:2], batch_size=4, seeds=3, steps=30, seed=20)
+    assert minibatch["Adam"].shape == (1, 2, 3) and len(np.unique(minibatch["Adam"][0, 0])) == 3
+
+
+def test_tuned_summary_reads_every_row_at_its_best_rate():
+    # (rows 2, lrs 3, seeds 3): row 0 is best at the middle rate, row 1 at the last
+    losses = np.array([[[3.0, 4.0, 5.0], [1.0, 2.0, 9.0], [6.0, 7.0, 8.0]],
+                       [[5.0, 5.0, 5.0], [1e-22, 1e-22, 1e-22], [1e-25, 1e-25, 1e-25]]])
+    out = nz.tuned_summary(losses, [1e-3, 1e-2, 1e-1], floor=1e-20)
+    np.testing.assert_allclose(out["lr"], [1e-2, 1e-2])   # row 1: ties below the floor
+    np.testing.assert_allclose(out["median"], [2.0, 1e-22])
+    assert out["low"][0] < 2.0 < out["high"][0]
+    with pytest.raises(UnbracketedOptimum, match="upper edge"):
+        nz.tuned_summary(losses[1:], [1e-3, 1e-2, 1e-1])
+    with pytest.raises(ValueError, match=r"losses must have shape \(rows, len\(lrs\), seeds\)"):
+        nz.tuned_summary(losses[0], [1e-3, 1e-2, 1e-1])
+
+
+def test_noise_floors_of_sgd_and_of_adam_with_a_huge_epsilon():
+    """SGD's floor is about α σ² d / 4; Adam with ε ≫ √v̂ is SGD with rate α/ε."""
+    sigmas = np.array([1.0, 3.0])
+    sgd = nz.noise_floors(sigmas, lr=1e-2, seeds=4, names=("SGD",), seed=3)["SGD"]
+    np.testing.assert_allclose(sgd, 1e-2 * sigmas**2 * 10 / 4, rtol=0.15)
+    adam = nz.noise_floors(sigmas, lr=10.0, seeds=4, names=("Adam",), eps=1000.0, seed=3)
+    np.testing.assert_allclose(adam["Adam"], sgd, rtol=0.15)
+    assert nz.log_slope(sigmas, sgd) == pytest.approx(2.0, abs=0.15)
+
+
+def test_log_slope_of_a_power_law():
+    x = np.array([0.3, 1.0, 3.0, 10.0])
+    assert nz.log_slope(x, 5 * x**1.5) == pytest.approx(1.5, rel=1e-12)
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda: make_optimizer("Adagrad", 0.1), ValueError,
      r"name must be one of \['SGD', 'Momentum', .*\], got 'Adagrad'"),
@@ -116,6 +162,12 @@ def test_adam_noise_floor_grows_more_slowly_than_sgds():
      r"theta must be a 1-D parameter vector, got shape \(2, 2\)"),
     (lambda: nz.gradient_noise_rms(lambda t: t, np.zeros(2), draws=1), ValueError,
      r"draws must be an integer >= 2, got 1"),
+    (lambda: nz.noise_floors([1.0], lr=0.1, steps=100, tail=55), ValueError,
+     r"tail must be a multiple of record_every = 10 and at most steps = 100, got 55"),
+    (lambda: nz.final_excess_losses([0.1], seeds=0), ValueError,
+     r"seeds must be an integer >= 1, got 0"),
+    (lambda: nz.log_slope([1.0, 2.0], [1.0, -1.0]), ValueError, r"x and y must be positive"),
+    (lambda: nz.log_slope([1.0], [1.0]), ValueError, r"x and y must be 1-D of one length >= 2"),
 ])
 def test_noise_functions_reject_bad_input(call, error, match):
     with pytest.raises(error, match=match):
@@ -123,19 +175,19 @@ def test_noise_functions_reject_bad_input(call, error, match):
 
 
 def test_noise_explorer_redraws_for_noise_and_lr(labelled, lines_of):
-    noise, lr = widgets.noise_slider(1.0, high=10.0), widgets.lr_slider(1e-2)
-    ex = widgets.explorer(draw_noise, noise=noise, lr=lr)
+    ex = explore("noisy_gradients")
+    assert ex.values == {"noise": 1.0, "lr": 1e-2}          # the chapter's figure
     curve_ax, final_ax = ex.figure.axes
     assert labelled(curve_ax) and final_ax.get_title()
     assert len(curve_ax.lines) == 4
     before = lines_of(ex.figure)
-    noise.value = 5.0
+    ex.controls["noise"].value = 10.0
     assert ex.redraws == 2
     after = lines_of(ex.figure)
     # more noise: a higher final excess loss for every optimizer (median over seeds)
     for b, a in zip(before[:4], after[:4]):
         assert a[-1] > b[-1]
-    lr.value = 1e-3
+    ex.controls["lr"].value = 1e-3
     assert "1.0e-03" in ex.figure.axes[0].get_title()
 
 

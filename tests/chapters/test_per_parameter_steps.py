@@ -10,12 +10,14 @@ from adamref.lab.per_parameter_steps import (badly_scaled_quadratic, extremal_gr
                                              sgd_steps_to_reach, sign_descent, spike_step,
                                              step_supremum, step_supremum_limit,
                                              step_vs_gradient_scale, steps_along,
-                                             steps_to_reach)
+                                             steps_to_reach, sgd_and_adam_on_the_bowl,
+                                             largest_steps)
 import matplotlib.pyplot as plt
 
 from adamref.plots import frameworks as plot_frameworks
 from adamref.plots import per_parameter_steps as plot_steps
-from adamref.plots import widgets
+from adamref.plots import style
+from adamref.plots.explorers import explore
 from adamref.lab.per_parameter_steps import spike_step
 
 
@@ -213,22 +215,42 @@ class TestBadlyScaledProgress:
 
 
 def test_per_coordinate_explorer_redraws_with_new_settings():
-    lr, eps = widgets.lr_slider(0.01, 1e-4, 0.3), widgets.eps_slider(1e-8)
-    steps = widgets.int_slider(100, 50, 2000, "steps", step=50)
-    ex = widgets.explorer(plot_steps.draw_per_coordinate_progress, lr=lr, eps=eps, steps=steps)
+    ex = explore("per_parameter_steps")
+    assert ex.values == dict(lr=0.01, eps=1e-8, beta1=0.9, beta2=0.999, steps=400)  # the chapter's figure
     ax_sgd, ax_adam = ex.figure.axes
-    assert len(ax_adam.lines) == 7 and len(ax_adam.lines[0].get_ydata()) == 101
+    assert len(ax_adam.lines) == 7 and len(ax_adam.lines[0].get_ydata()) == 401
     before = ax_adam.lines[0].get_ydata().copy()
-    lr.value = 0.1
+    ex.controls["lr"].value = 0.1
     assert ex.redraws == 2 and "1.0e-01" in ex.figure.axes[1].get_title()
     assert not np.allclose(ex.figure.axes[1].lines[0].get_ydata(), before)
     # a huge eps turns Adam into slow SGD on the flat coordinates: they stop moving
-    eps.value = 1e-1
+    ex.controls["eps"].value = 1e-1
     flat = ex.figure.axes[1].lines[0].get_ydata()
     assert flat[-1] > 0.5
-    steps.value = 200
-    assert len(ex.figure.axes[1].lines[0].get_ydata()) == 201
+    # 2000 steps are drawn at every other step, the last one included
+    ex.controls["steps"].value = 2000
+    t = ex.figure.axes[1].lines[0].get_xdata()
+    assert len(t) <= style.MAX_POINTS + 1 and t[0] == 0 and t[-1] == 2000
     assert ex.figure.axes[0].get_xlabel() == "step $t$"
+
+
+def test_largest_steps_checks_adam_against_the_theorem():
+    out = largest_steps(1000)
+    assert out["measured"].shape == out["supremum"].shape == (1000,)
+    assert out["agreement"].startswith("within ")
+    np.testing.assert_allclose(out["measured"], step_supremum(np.arange(1, 1001)), rtol=1e-9)
+    # the heuristic (1 − β1)/√(1 − β2) ≈ 3.16 is exceeded: the theorem's bound is larger
+    assert out["measured"][-1] > 5 > (1 - 0.9) / np.sqrt(1 - 0.999)
+
+
+def test_the_sgd_run_is_shared_and_read_only():
+    first = sgd_and_adam_on_the_bowl(lr=0.01, steps=50)
+    second = sgd_and_adam_on_the_bowl(lr=0.1, steps=50)
+    assert first[2]["SGD"] is second[2]["SGD"] and not first[2]["SGD"].flags.writeable
+    assert not np.allclose(first[2]["Adam"], second[2]["Adam"])
+    bowl = badly_scaled_quadratic()
+    direct = trajectory(adamref.SGD(lr=first[1]), bowl.gradient, np.ones(7), 50)
+    np.testing.assert_array_equal(first[2]["SGD"], direct)
 
 
 def test_plot_functions_draw_labelled_axes():

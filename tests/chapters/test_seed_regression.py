@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from adamref.lab import seed_regression as sr
-from adamref.plots import widgets
+from adamref.plots.explorers import explore
 from adamref.plots.seed_regression import (draw_seed_regression, plot_kernel_path,
                                            plot_step_ratio, plot_training_loss)
 
@@ -92,28 +92,60 @@ def test_kernel_path_and_step_ratio():
     plt.close("all")
 
 
-def test_explorer_redraws_with_the_sliders():
-    controls = dict(lr=widgets.lr_slider(value=0.01, low=1e-3, high=1.0),
-                    epochs=widgets.int_slider(20, 1, 500, "epochs"),
-                    batch_size=widgets.int_slider(32, 1, 100, "batch size"),
-                    noise=widgets.noise_slider(value=0.1, high=2.0))
-    ex = widgets.explorer(draw_seed_regression, **controls)
-    first = ex.figure.axes[1].lines[0].get_ydata().copy()
-    assert ex.redraws == 1 and len(first) == 20 * 4 + 1
-    controls["epochs"].value = 5
-    assert ex.redraws == 2 and len(ex.figure.axes[1].lines[0].get_ydata()) == 5 * 4 + 1
-    controls["batch_size"].value = 100
-    assert len(ex.figure.axes[0].lines[0].get_ydata()) == 5
-    assert len(ex.figure.axes[1].lines[0].get_ydata()) == 5 + 1
-    controls["lr"].value = 0.1
-    w_fast = ex.figure.axes[1].lines[0].get_ydata()
-    assert abs(w_fast[-1] - w_fast[0]) > abs(first[5] - first[0])
+def test_explorer_redraws_with_the_controls():
+    ex = explore("seed_regression")
+    w = lambda: ex.figure.axes[1].lines[0].get_ydata().copy()  # noqa: E731
+    first = w()
+    assert ex.redraws == 1 and len(first) == 100 * 4 + 1       # the snippet: 400 steps
+    assert ex.figure.axes[1].get_title() == f"Weight: {first[-1]:.3f} after 400 steps"
+    ex.controls["epochs"].value = 10
+    assert ex.redraws == 2 and len(w()) == 10 * 4 + 1
+    ex.controls["batch_size"].value = 100
+    assert len(ex.figure.axes[0].lines[0].get_ydata()) == 10 and len(w()) == 10 + 1
+    ex.controls["lr"].value = 0.1
+    assert abs(w()[-1] - w()[0]) > abs(first[10] - first[0])
     assert "α = 0.1" in ex.figure.axes[0].get_title()
     before = ex.figure.axes[0].lines[0].get_ydata().copy()
-    controls["noise"].value = 1.0
+    ex.controls["noise"].value = 1.0
     assert ex.redraws == 5
     assert not np.array_equal(ex.figure.axes[0].lines[0].get_ydata(), before)
+    ex.controls["batch_size"].value = 64
+    ex.controls["epochs"].value = 1000           # 2000 steps, drawn at every second one
+    assert len(w()) == 1001 and ex.figure.axes[1].get_title().endswith("after 2000 steps")
     plt.close("all")
+
+
+def test_keras_draws_are_the_draws_of_set_random_seed():
+    _, history, _, _ = sr.train(epochs=3, model_seed=5)
+    kernel0, orders = sr.keras_draws(5, 100, 3)
+    assert kernel0 == history.trace["kernel"][0, 0, 0]
+    np.testing.assert_array_equal(orders, history.trace["order"])
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(lr=0.1, batch_size=8, epochs=20),
+                                      dict(batch_size=100, noise=0.5, model_seed=3)])
+def test_fit_by_hand_is_fit_up_to_float32_rounding(settings):
+    _, fit, x, y = sr.train(**{"batch_size": 32, **settings})
+    by_hand, x2, y2 = sr.fit_by_hand(**settings)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(by_hand.trace["order"], fit.trace["order"])
+    np.testing.assert_array_equal(by_hand.trace["batch_size"], fit.trace["batch_size"])
+    # float32 (fit) and float64 (by hand) part by rounding only: 1e-5 after hundreds of steps
+    np.testing.assert_allclose(by_hand.trace["kernel"], fit.trace["kernel"], atol=3e-5)
+    np.testing.assert_allclose(by_hand.trace["bias"], fit.trace["bias"], atol=3e-5)
+    np.testing.assert_allclose(by_hand.trace["batch_loss"], fit.trace["batch_loss"],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(by_hand.history["loss"], fit.history["loss"], rtol=1e-4, atol=1e-5)
+    assert by_hand.epoch == fit.epoch
+
+
+def test_fit_by_hand_names_bad_input():
+    with pytest.raises(ValueError, match="lr must be a finite number > 0, got -1"):
+        sr.fit_by_hand(lr=-1)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        sr.fit_by_hand(batch_size=0)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        sr.fit_by_hand(epochs=0)
 
 
 def test_kernel_per_epoch_and_seed_sweep():

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from adamref.optim import SGD, Adam
-from adamref.plots import widgets
+from adamref.plots import explorers
 from adamref.plots.sensitivity import draw_sensitivity, plot_lr_slices, plot_sweep_heatmap
 from adamref.problems.objectives import Quadratic, Rosenbrock
+from adamref.lab import sensitivity as S
 from adamref.lab.sensitivity import (SweepResult, adam_step_bound, conditioned_least_squares,
                                      default_problems, grid_configurations, log_grid,
                                      random_rotation, rotated_least_squares, sweep, sweep_loop)
@@ -144,6 +145,15 @@ def test_adam_step_bound_is_attained_and_never_exceeded():
         adam_step_bound(0.9, 0.999, 0)
 
 
+def test_off_diagonal_share():
+    assert S.off_diagonal_share(np.diag([1.0, 5.0])) == 0.0
+    assert S.off_diagonal_share([[1.0, -1.0], [-1.0, 1.0]]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"square matrix, got shape \(2, 3\)"):
+        S.off_diagonal_share(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="nonzero entry"):
+        S.off_diagonal_share(np.zeros((2, 2)))
+
+
 def test_rotated_least_squares_keeps_the_spectrum_and_moves_the_eigenvectors():
     ls = conditioned_least_squares(60, 5, scale_ratio=10.0, seed=3)
     rot = rotated_least_squares(ls, seed=1)
@@ -200,19 +210,34 @@ def test_lr_slices_mark_every_good_value_holes_included():
 
 
 def test_sensitivity_explorer_redraws_with_the_sliders():
-    steps = widgets.int_slider(50, 50, 500, "steps", step=50)
-    beta1 = widgets.beta1_slider(0.9)
-    ex = widgets.explorer(draw_sensitivity, steps=steps, beta1=beta1)
+    ex = explorers.explore("sensitivity")
     heatmap = ex.figure.axes[0]
     before = heatmap.collections[0].get_array().copy()
-    assert "Rosenbrock" in heatmap.get_title() and ex.redraws == 1
-    beta1.value = 0.0
+    assert "least squares" in heatmap.get_title() and ex.redraws == 1
+    assert "500 steps" in ex.figure.axes[1].get_title()     # the chapter's figure
+    ex.controls["beta1"].value = 0.0
     after = ex.figure.axes[0].collections[0].get_array()
     assert ex.redraws == 2 and "0" in ex.figure.axes[0].get_title()
     assert not np.ma.allequal(before, after)
-    steps.value = 100
+    ex.controls["steps"].value = 100
     assert ex.redraws == 3 and "100 steps" in ex.figure.axes[1].get_title()
-    plt.close("all")
+    ex.controls["problem"].value = "Rosenbrock"
+    assert ex.redraws == 4 and "Rosenbrock" in ex.figure.axes[0].get_title()
+
+
+def test_explorer_sweeps_are_kept_and_rerun_only_what_a_control_changes():
+    adam, slices = S.explorer_sweeps("Rosenbrock", 50, beta1=0.9, eps=1e-8, momentum=0.5)
+    again, _ = S.explorer_sweeps("Rosenbrock", 50, beta1=0.9, eps=1e-8, momentum=0.9)
+    assert again is adam                        # only SGD's momentum changed
+    assert not adam.loss.flags.writeable        # a kept result cannot be changed
+    fresh = sweep(lambda **h: Adam(beta1=0.9, eps=1e-8, **h), *ROSEN, 50,
+                  lr=S.EXPLORER_LRS, beta2=S.EXPLORER_BETAS2)
+    np.testing.assert_array_equal(adam.loss, fresh.loss)
+    assert set(slices) == {"Adam (β2 = 0.999)", "Momentum (μ = 0.5)"}
+    with pytest.raises(ValueError, match="beta1 must be in"):
+        S.explorer_sweeps("Rosenbrock", 50, beta1=1.0)
+    with pytest.raises(TypeError, match="must be numbers"):
+        S.explorer_sweeps("Rosenbrock", 50, eps=[1e-8, 1e-4])
 
 
 def test_draw_sensitivity_rejects_an_unknown_problem():

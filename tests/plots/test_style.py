@@ -22,3 +22,11 @@ def test_plots_draw_one_line_per_optimizer():
     assert left.get_xlabel() and left.get_title() and right.get_yscale() == "log"
     plt.close(fig)
 
+
+def test_long_series_are_thinned_to_about_a_thousand_points():
+    from adamref.plots.style import MAX_POINTS, thinned, thinning
+    index, values = thinned(np.arange(4001.0))
+    assert len(index) <= MAX_POINTS + 1 and index[0] == 0 and index[-1] == 4000
+    np.testing.assert_array_equal(values, index)
+    assert len(thinned(np.arange(10))[0]) == 10
+    assert thinning(4000) == 4 and thinning(999) == 1 and thinning(1001) == 2
