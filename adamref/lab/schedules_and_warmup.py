@@ -253,3 +253,15 @@ def warmup_effect(sweep: WarmupSweep, method: str = "Adam + untuned warmup",
     every_seed = sweep.seeds.size
     return {"lrs": sweep.lrs, "gain": gain, "better": better, "worse": worse,
             "helps_at": sweep.lrs[better == every_seed], "hurts_at": sweep.lrs[worse == every_seed]}
+
+
+def lost_steps(beta2=0.999) -> dict:
+    """How many steps' worth of learning rate each untuned warmup withholds,
+    ``Σ_t (1 − factor_t)`` over ``warmup_factors`` (RAdam's r_t counted as 0
+    while it takes momentum steps): about ``1/(1 − β2)`` for all three.
+    The sums run to ``40/(1 − β2)`` steps, where every factor is 1 up to rounding."""
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    factors = warmup_factors(max(1, round(40 / (1 - beta2))), beta2)
+    return {"radam": float(np.sum(1 - np.nan_to_num(factors["radam"], nan=0.0))),
+            "linear": float(np.sum(1 - factors["linear"])),
+            "exponential": float(np.sum(1 - factors["exponential"]))}

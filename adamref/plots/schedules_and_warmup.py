@@ -1,5 +1,5 @@
 """Figures of the chapter *Schedules and warmup*: the schedules, RAdam's
-variance argument (Monte Carlo against the formula), RAdam's r_t against the
+variance argument (Monte Carlo against the formula), RAdam's ζ_t against the
 untuned warmup rule, and the warmup sweep on the digits.  They draw results of
 ``adamref.lab.schedules_and_warmup``."""
 
@@ -43,12 +43,12 @@ def plot_variance(comparison: dict, ax=None, *, title=None):
 
 
 def plot_warmup_factors(factors: dict, ax=None, *, title=None):
-    """RAdam's r_t (from its first adaptive step) and the untuned linear and
+    """RAdam's ζ_t (from its first adaptive step) and the untuned linear and
     exponential warmups, against the step."""
     checked_mapping("factors", factors)
     ax = axes_or_new(ax)
     t = factors["t"]
-    ax.plot(t, factors["radam"], color="tab:purple", label=r"RAdam's $r_t$ ($\rho_t > 5$)")
+    ax.plot(t, factors["radam"], color="tab:purple", label=r"RAdam's $\zeta_t$ ($\rho_t > 5$)")
     ax.plot(t, factors["linear"], color="tab:green", label=r"linear, $\min(1, t(1-\beta_2)/2)$")
     ax.plot(t, factors["exponential"], "--", color="tab:olive",
             label=r"exponential, $1 - e^{-(1-\beta_2)t}$")
@@ -83,7 +83,7 @@ def plot_warmup_sweep(sweep, ax=None, *, step=None, title=None):
 def draw_schedules_and_warmup(fig, beta2=0.999, warmup_fraction=0.1, total_steps=1000):
     """The explorer: on ``fig`` (about 11 × 4.2 inches), the schedules over a run
     of ``total_steps`` with a warmup of ``warmup_fraction`` of it (left), and
-    RAdam's r_t against the untuned warmups at ``beta2`` (right); returns the axes."""
+    RAdam's ζ_t against the untuned warmups at ``beta2`` (right); returns the axes."""
     if not hasattr(fig, "add_subplot"):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     curves = explorer_curves(beta2, warmup_fraction, total_steps)
@@ -92,6 +92,6 @@ def draw_schedules_and_warmup(fig, beta2=0.999, warmup_fraction=0.1, total_steps
                    title=f"Schedules: {total_steps} steps, warmup {curves['warmup_steps']}")
     left.set_ylabel(r"multiplier $\eta_t$ ($\alpha$ = 1)")
     plot_warmup_factors(curves["factors"], right,
-                        title=rf"RAdam's $r_t$ and untuned warmup, $\beta_2$ = {beta2:g}")
+                        title=rf"RAdam's $\zeta_t$ and untuned warmup, $\beta_2$ = {beta2:g}")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.22)
     return left, right

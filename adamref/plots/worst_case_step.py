@@ -6,6 +6,7 @@ results of ``adamref.lab.worst_case_step``."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from adamref.lab.worst_case_step import spike_traces
 from adamref.plots.style import axes_or_new, checked_mapping, label_color
@@ -34,10 +35,10 @@ def plot_supremum(attained: dict, random: dict | None = None, ax=None, *, title=
     if np.isfinite(attained["limit"]):
         ax.axhline(attained["limit"], color="k", linestyle=":", linewidth=1,
                    label=rf"$S_\infty$ = {attained['limit']:.2f}")
-    for i, (kind, values) in enumerate((random or {}).items()):
-        if kind not in ("t", "supremum"):
-            ax.plot(random["t"], values, color=f"C{i}", linewidth=1,
-                    label=f"largest over random {kind} sequences")
+    kinds = [kind for kind in (random or {}) if kind not in ("t", "supremum")]
+    for kind, color in zip(kinds, ("tab:orange", "tab:green", "tab:purple", "tab:brown")):
+        ax.plot(random["t"], random[kind], color=color, linewidth=1,
+                label=f"largest over random {kind} sequences")
     ax.set(xscale="log", xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
            title=title or r"The largest step Adam can take ($\epsilon$ = 0)")
     ax.legend(loc="upper left", fontsize="small")
@@ -122,10 +123,10 @@ def draw_spike(fig, beta2=0.999, jump=10.0):
         ax.axvline(curves["quiet_steps"], color="k", linestyle=":", linewidth=1)
         ax.set(xlabel="step $t$", ylabel=ylabel)
     left.set(yscale="log", title=rf"Loss, $\beta_2$ = {beta2:g}")
+    left.yaxis.set_minor_locator(NullLocator())                 # fewer ticks: a faster redraw
     right.axhline(curves["bound"], color="k", linewidth=1,
                   label=rf"theorem: $S_\infty$ = {curves['bound']:.3g}")
-    right.set(yscale="log", ylim=(None, 4 * curves["bound"]),
-              title=r"Largest step ($\beta_1$ = 0.9)")
+    right.set(ylim=(0, 1.35 * curves["bound"]), title=r"Largest step ($\beta_1$ = 0.9)")
     left.legend(loc="upper right", fontsize="small")
     right.legend(loc="upper right", fontsize="small", ncol=2)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.22)

@@ -136,3 +136,10 @@ def test_the_explorer_draws_both_panels(labelled, lines_of):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="Figure"):
         draw_schedules_and_warmup(axes[0])
+
+
+def test_lost_steps_of_the_untuned_warmups():
+    lost = lab.lost_steps(0.99)
+    assert lost["linear"] == pytest.approx((200 - 1) / 2, rel=1e-12)      # Σ_{t<w} (1 − t/w)
+    assert lost["exponential"] == pytest.approx(1 / math.expm1(0.01), rel=1e-9)   # Σ e^{−at}
+    assert 1.0 < lost["radam"] / lost["linear"] < 1.1
