@@ -1,4 +1,4 @@
-"""The worst case of Adam's step: the largest |m̂/√v̂| any gradient sequence
+"""The worst case of Adam's step: the largest ``|m̂/√v̂|`` any gradient sequence
 can produce, heavy-tailed gradient noise, and an attempt at a loss spike.
 
 - The supremum is the theorem of the per-parameter steps chapter
@@ -93,7 +93,7 @@ OUTLIER_BETA2S = (0.999, 0.99, 0.9)
 def kick_limit(beta1=0.9, beta2=0.999, at=None, window=None) -> float:
     """The distance (in units of α) that Adam moves because of one gradient G
     at step ``at``, summed over the ``window`` steps from that one on, in the
-    limit |G| → ∞ (every other gradient fixed, ε negligible):
+    limit ``|G| → ∞`` (every other gradient fixed, ε negligible):
 
         Σ_{k<window} (1 − β1)·β1^k/√((1 − β2)·β2^k) · √(1 − β2^{at+k})/(1 − β1^{at+k}).
 
