@@ -15,9 +15,11 @@ from adamref.lab import bias_correction as bias_lab
 from adamref.lab import from_sgd_to_adam as lineage_lab
 from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
+from adamref.lab import worst_case_step as worst_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
-                           per_parameter_steps, seed_regression, sensitivity)
+                           per_parameter_steps, schedules_and_warmup, seed_regression,
+                           sensitivity, worst_case_step)
 from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
                                    stepped, toggle)
 
@@ -104,6 +106,15 @@ def _specs() -> dict[str, Spec]:
                 steps=stepped("steps", 400, (50, 100, 200, 400, 1000, 2000))),
             usage="Raise ε towards the gradients' scale and watch Adam turn into SGD, "
                   "or try β2 = 0.9."),
+        "schedules_and_warmup": Spec(
+            schedules_and_warmup.draw_schedules_and_warmup, figsize=(11, 4.2), controls=dict(
+                beta2=stepped("β2", 0.999, (0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999),
+                              static=(0.99, 0.999)),
+                warmup_fraction=stepped("warmup (share of the run)", 0.1,
+                                        (0.01, 0.03, 0.1, 0.2, 0.3, 0.5), static=(0.1, 0.3)),
+                total_steps=stepped("steps in the run", 1000, (100, 300, 1000, 3000, 10000),
+                                    static=(300, 1000, 3000))),
+            usage="Lower β2: RAdam's ζ_t and the untuned warmup both shorten, in step."),
         "seed_regression": Spec(
             seed_regression.draw_seed_regression, figsize=(11, 4.2), controls=dict(
                 lr=log_control("α (lr)", seed_lab.LEARNING_RATE, 1e-3, 1.0,
@@ -125,6 +136,12 @@ def _specs() -> dict[str, Spec]:
                 momentum=stepped("SGD μ", 0.9, (0.0, 0.5, 0.9, 0.95, 0.99))),
             usage="Raise ε to 100: Adam's step stops adapting and its curve takes the "
                   "shape of SGD's, at a larger α."),
+        "worst_case_step": Spec(
+            worst_case_step.draw_spike, figsize=(11, 4.2), controls=dict(
+                beta2=stepped("β2", 0.999, worst_lab.SPIKE_BETA2S, static=(0.99, 0.999, 0.9999)),
+                jump=stepped("gradient scale at step 3000", 10.0, worst_lab.SPIKE_JUMPS,
+                             static=(0.1, 10.0, 1000.0), text=lambda v: f"×{v:g}")),
+            usage="Raise the jump at β2 = 0.999, then at 0.99: the step never passes S∞."),
     }
 
 

@@ -3,12 +3,15 @@
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from adamref.lab import schedules_and_warmup as lab
-from adamref.plots.schedules_and_warmup import (plot_schedules, plot_variance,
-                                                plot_warmup_factors, plot_warmup_sweep)
+from adamref.optim.radam import rho
+from adamref.plots.schedules_and_warmup import (draw_schedules_and_warmup, plot_schedules,
+                                                plot_variance, plot_warmup_factors,
+                                                plot_warmup_sweep)
 from adamref.problems.digits import synthetic_digits
 
 
@@ -35,6 +38,13 @@ def test_rho_table_switches_at_rho_five():
     assert np.isnan(table["rectification"][:4]).all() and (table["rectification"][5:] > 0).all()
 
 
+def test_first_adaptive_step_is_where_rho_passes_five():
+    for beta2 in (0.9, 0.99, 0.999, 0.9999):
+        t = lab.first_adaptive_step(beta2)
+        assert rho(t, beta2) > 5 >= rho(t - 1, beta2), beta2
+    assert lab.first_adaptive_step(0.6) == 0                    # ρ_∞ = 4: never adaptive
+
+
 def test_monte_carlo_variance_is_seeded_and_meets_the_formula():
     comparison = lab.variance_comparison(t=(5, 30, 300), draws=20_000, seed=1)
     again = lab.variance_comparison(t=(5, 30, 300), draws=20_000, seed=1)
@@ -53,18 +63,36 @@ def test_untuned_warmup_and_the_factors():
     assert factors["linear"][1999] == pytest.approx(1.0) and factors["linear"][999] == pytest.approx(0.5)
     np.testing.assert_allclose(factors["exponential"], 1 - np.exp(-0.001 * factors["t"]), rtol=1e-13)
     assert np.isnan(factors["radam"][:5]).all() and np.all(np.diff(factors["radam"][5:]) > 0)
+    few = lab.warmup_factors(3000, 0.999, points=100)
+    assert few["t"][0] == 1 and few["t"][-1] == 3000 and few["t"].size <= 100
+    np.testing.assert_array_equal(few["linear"], factors["linear"][few["t"] - 1])
+
+
+def test_explorer_curves():
+    curves = lab.explorer_curves(0.99, 0.2, 500, points=50)
+    assert curves["warmup_steps"] == 100 and curves["t"].size <= 50
+    assert set(curves["schedules"]) == {"constant", "inverse_sqrt", "linear_warmup",
+                                        "cosine_decay", "warmup_cosine"}
+    assert curves["schedules"]["warmup_cosine"][-1] == 0.0
+    assert curves["factors"]["t"][-1] == 3 * lab.untuned_warmup_steps(0.99)
+    assert lab.explorer_curves(0.99, 0.0, 500)["warmup_steps"] == 1    # at least one step
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        lab.explorer_curves(0.99, 1.0, 500)
 
 
 @pytest.fixture(scope="module")
 def sweep():
     return lab.warmup_sweep(lrs=np.array([1e-3, 1e-2, 1e-1]), beta2=0.9, steps=30, seeds=(0, 1),
-                            batch_size=8, hidden=5, every=10, data=synthetic_digits())
+                            batch_size=8, hidden=5, every=20, data=synthetic_digits())
 
 
 def test_warmup_sweep_and_its_effect(sweep):
-    assert sweep.warmup_steps == 20 and sweep.steps.tolist() == [0, 10, 20, 30]
-    assert set(sweep.val_error) == set(lab.METHODS)
-    assert sweep.val_error["RAdam"].shape == (4, 3, 2)
+    assert sweep.warmup_steps == 20 and sweep.steps.tolist() == [0, 20, 30]
+    assert set(sweep.val_error) == set(lab.METHODS) == set(sweep.train_loss)
+    assert sweep.val_error["RAdam"].shape == sweep.train_loss["RAdam"].shape == (3, 3, 2)
+    assert sweep.checkpoint() == 2 and sweep.checkpoint(20) == 1
+    with pytest.raises(ValueError, match="step must be a checkpoint"):
+        sweep.checkpoint(10)
     # the same starts: every method's networks begin with the same errors
     np.testing.assert_array_equal(sweep.val_error["Adam"][0], sweep.val_error["RAdam"][0])
     effect = lab.warmup_effect(sweep)
@@ -74,6 +102,11 @@ def test_warmup_sweep_and_its_effect(sweep):
     assert np.all(effect["better"] + effect["worse"] <= 2)
     assert set(effect["helps_at"]) <= set(sweep.lrs)
     assert sweep.tuned("Adam").values.size == 3
+    halfway = lab.warmup_effect(sweep, step=20)
+    np.testing.assert_allclose(halfway["gain"], final["Adam"][1].mean(1)
+                               - final["Adam + untuned warmup"][1].mean(1))
+    np.testing.assert_array_equal(sweep.tuned("RAdam", step=20).scores,
+                                  final["RAdam"][1].mean(1))
     with pytest.raises(ValueError, match="method and baseline must be among"):
         lab.warmup_effect(sweep, "SGD")
 
@@ -88,5 +121,25 @@ def test_plots_draw_the_lab_results(sweep, labelled):
     assert labelled(ax) and len(ax.get_lines()) == 3
     ax = plot_warmup_sweep(sweep)
     assert labelled(ax) and len(ax.containers) == 3
+    assert plot_warmup_sweep(sweep, step=20).get_ylabel() == "validation error at step 20"
     with pytest.raises(TypeError, match="WarmupSweep"):
         plot_warmup_sweep({})
+
+
+def test_the_explorer_draws_both_panels(labelled, lines_of):
+    fig = plt.figure()
+    axes = draw_schedules_and_warmup(fig, beta2=0.99, warmup_fraction=0.1, total_steps=300)
+    assert all(labelled(ax) for ax in axes) and len(fig.axes) == 2
+    again = plt.figure()
+    draw_schedules_and_warmup(again, beta2=0.99, warmup_fraction=0.1, total_steps=300)
+    for a, b in zip(lines_of(fig), lines_of(again)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="Figure"):
+        draw_schedules_and_warmup(axes[0])
+
+
+def test_lost_steps_of_the_untuned_warmups():
+    lost = lab.lost_steps(0.99)
+    assert lost["linear"] == pytest.approx((200 - 1) / 2, rel=1e-12)      # Σ_{t<w} (1 − t/w)
+    assert lost["exponential"] == pytest.approx(1 / math.expm1(0.01), rel=1e-9)   # Σ e^{−at}
+    assert 1.0 < lost["radam"] / lost["linear"] < 1.1
