@@ -7,7 +7,7 @@ A sibling of ``record_reference.py`` (read its docstring): the same problem
 ``foreach=True``) and the same fixture layout, under another prefix so that
 ``test_reference_fixtures.py`` (Adam's replay) does not pick these up.  With
 β2 = 0.999, ρ_t passes 5 at t = 6, so every run covers both of RAdam's branches
-(the momentum step, then the rectified adaptive step); with β2 = 0.9 at t = 7.
+(the momentum step, then the rectified adaptive step); with β2 = 0.9 also at t = 6.
 
 Run BY HAND, never in CI, from the repository root:
 
