@@ -336,8 +336,9 @@ class Problem:
     function of one run (a minibatch order starts afresh); ``loss(theta)`` is
     the final loss of each row of ``theta`` (float64, shape ``(rows,)``);
     ``theta0`` is one start (float32; a sweep stacks copies of its last axis);
-    ``steps`` the steps every option takes; ``leaves`` (or None) cuts θ into
-    the leaves a framework would hand the optimizer, ``shapes`` their shapes
+    ``steps`` the steps every option takes; ``leaves`` (or None) cuts one θ
+    (``theta0``'s shape) into the leaves a framework would hand the optimizer
+    (views: a network's weight matrices and bias vectors), ``shapes`` their shapes
     (for the state's bytes); ``grids`` each option's learning rates;
     ``solved`` the loss at or below which a run counts as solved (0: none),
     ``factor`` how close to the best loss a good learning rate comes, and
@@ -422,7 +423,7 @@ def digits_problem(*, steps=150, hidden=32, batch_size=32, seed=0, data=None,
     return Problem(f"digits MLP (64-{hidden}-10)", gradient_factory, loss,
                    network.init(seed).astype(np.float32), steps,
                    tuple(network.shapes.values()), DIGITS_GRIDS,
-                   leaves=lambda theta: list(network.layers(theta).values()),
+                   leaves=lambda theta: [layer[0] for layer in network.layers(theta).values()],
                    factor=check.positive_number("factor", factor),
                    leaf_names=tuple(network.shapes))
 
