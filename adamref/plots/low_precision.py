@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import LogLocator, NullLocator
 
 from adamref.lab import low_precision as lab
 from adamref.plots.style import axes_or_new, checked_mapping, series
@@ -122,7 +123,11 @@ def draw_steps_by_precision(fig, eps=1e-8, loss_scale=4096.0, t=1000, beta2=0.99
     ax.axvline(eps, color="tab:red", lw=0.8, ls="--", alpha=0.6)
     ax.text(eps, 0.45, r" $\epsilon$", color="tab:red", va="bottom", ha="right", fontsize=8,
             transform=ax.get_xaxis_transform())
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.8)
+    # a tick every other decade and no minor ticks: 12 decades of log ticks dominate a redraw
+    ax.xaxis.set_major_locator(LogLocator(base=100.0))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_locator(NullLocator())
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.9)
     return ax
 
 
