@@ -524,8 +524,8 @@ def zeroed_v_step_ratio(problem: Problem, lr: float, steps: int, *, beta2=0.999,
     same start (``problem`` with one leaf): ``ratio`` (steps, coordinates), the
     8-bit step over the fp32 step, and ``predicted`` (steps,), the ratio for a
     coordinate whose v the 8-bit state stores as 0 while m is exact:
-    v_t = (1 − β2)·g_t², so √v̂_t = √((1 − β2)/(1 − β2^t))·|g_t| instead of
-    about |g_t|, and the step is √((1 − β2^t)/(1 − β2)) times as long (a
+    ``v_t = (1 − β2)·g_t²``, so ``√v̂_t = √((1 − β2)/(1 − β2^t))·|g_t|`` instead of
+    about ``|g_t|``, and the step is ``√((1 − β2^t)/(1 − β2))`` times as long (a
     heuristic: the two runs drift apart, and m is quantized too)."""
     steps = check.step_count("steps", steps)
     gradient = problem.gradient_factory()
