@@ -28,7 +28,9 @@ v, each intermediate result, and the constants (1 − β1, 1 − β2, ε, the bi
 corrections, computed in float64 and rounded once).  It is an instrument: it
 refuses nothing that the format itself would compute, so an ε that rounds to
 0, a g² that underflows or overflows, and the resulting ±inf and NaN come out
-as the format makes them.  ``LowPrecisionAdam`` keeps its state for a loop.
+as the format makes them.  ``moments_in`` repeats its moment updates alone
+(a constant gradient's long run, without a step's checks at every step);
+``LowPrecisionAdam`` keeps the state for a loop.
 """
 
 from __future__ import annotations
@@ -173,17 +175,52 @@ def adam_update_in(precision, theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.
         if isinstance(value, np.ndarray):
             raise TypeError(f"{name} must be a number here, got an array of shape {value.shape}")
     r = _rounding(precision)
-    one_minus_beta1, one_minus_beta2, step_size, sqrt_correction2, eps_ = (
+    step_size, sqrt_correction2, eps_ = (
         to_precision(c, precision)[()] for c in
-        (1 - beta1, 1 - beta2, lr / (1 - power(beta1, t)), math.sqrt(1 - power(beta2, t)), eps))
+        (lr / (1 - power(beta1, t)), math.sqrt(1 - power(beta2, t)), eps))
     g = to_precision(grad, precision)
+    m, v = _moment_updates(precision, g, m, v, beta1, beta2, 1)
     with np.errstate(all="ignore"):            # the format's ±inf and NaN are results here
-        m = r(m + r(one_minus_beta1 * r(g - m)))                        # m += (1 − β1)(g − m)
-        v = r(v + r(one_minus_beta2 * r(r(g * g) - v)))                 # v += (1 − β2)(g² − v)
         denom = r(r(r(np.sqrt(v)) / sqrt_correction2) + eps_)          # √v/√(1 − β2^t) + ε
         update = r(step_size * r(m / denom))                             # α/(1 − β1^t)·m/denom
         theta = theta - update.astype(np.float32) if master else r(theta - update)
     return theta, m, v
+
+
+def _moment_updates(precision, g, m, v, beta1, beta2, repeat):
+    """``repeat`` updates of m and v with the gradient ``g`` (already in
+    ``precision``), each operation rounded: ``adam_update_in``'s arithmetic."""
+    r = _rounding(precision)
+    one_minus_beta1, one_minus_beta2 = (to_precision(c, precision)[()]
+                                        for c in (1 - beta1, 1 - beta2))
+    with np.errstate(all="ignore"):            # the format's ±inf and NaN are results here
+        square = r(g * g)                                               # g²
+        for _ in range(repeat):
+            m = r(m + r(one_minus_beta1 * r(g - m)))                    # m += (1 − β1)(g − m)
+            v = r(v + r(one_minus_beta2 * r(square - v)))               # v += (1 − β2)(g² − v)
+    return m, v
+
+
+def moments_in(precision, grad, m, v, beta1=0.9, beta2=0.999, *, repeat=1):
+    """m and v after ``repeat`` of ``adam_update_in``'s moment updates with the
+    same gradient ``grad``, every number in ``precision`` (the same bits as
+    ``repeat`` calls of ``adam_update_in``, whose θ, α and ε the moments do not
+    see); returns new (m, v), the inputs unchanged.  For a constant gradient
+    this runs the moments of a long run without a step's checks at every step."""
+    precision = precision_name(precision)
+    m, v = _stored("m", m, precision), _stored("v", v, precision)
+    grad = _array("grad", grad, (np.float16, np.float32, np.float64))
+    for name, value in (("grad", grad), ("v", v)):
+        check.same_shape(name, value, "m", m)
+    if np.any(v < 0):
+        raise ValueError(f"v must be >= 0, got {float(v[v < 0].flat[0])!r}")
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    for name, value in (("beta1", beta1), ("beta2", beta2)):
+        if isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a number here, got an array of shape {value.shape}")
+    repeat = check.integer("repeat", repeat, low=0)
+    return _moment_updates(precision, to_precision(grad, precision), m, v, beta1, beta2, repeat)
 
 
 class LowPrecisionAdam:

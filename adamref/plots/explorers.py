@@ -17,9 +17,9 @@ from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.lab import worst_case_step as worst_lab
 from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
-                           memory_and_compute, moments, noisy_gradients, non_convergence,
-                           per_parameter_steps, schedules_and_warmup, seed_regression,
-                           sensitivity, worst_case_step)
+                           low_precision, memory_and_compute, moments, noisy_gradients,
+                           non_convergence, per_parameter_steps, schedules_and_warmup,
+                           seed_regression, sensitivity, worst_case_step)
 from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
                                    stepped, toggle)
 
@@ -63,6 +63,16 @@ def _specs() -> dict[str, Spec]:
                 decoupled=toggle("decoupled (AdamW)", True)),
             usage="Switch decoupling off at the same α and λ, then lower α: which fit "
                   "follows the noise?"),
+        "low_precision": Spec(
+            low_precision.draw_steps_by_precision, figsize=(8, 4.4), controls=dict(
+                eps=log_control("ε", 1e-8, 1e-12, 1e-1, decades_only=True, static=(1e-8, 1e-4)),
+                loss_scale=stepped("loss scale S", 4096.0,
+                                   (1.0, 16.0, 256.0, 4096.0, 65536.0, 2.0**20),
+                                   static=(4096.0, 65536.0), text=lambda s: f"2^{int(s).bit_length() - 1}"),
+                t=stepped("step t", 1000, (1, 10, 100, 1000, 3000), static=(10, 1000)),
+                beta2=beta_control("β2", 0.999, static=(0.99, 0.999))),
+            usage="Raise ε to 1e-4, which fp16 can store, or shrink t: where do fp16 and bf16 "
+                  "part from fp32?"),
         "memory_and_compute": Spec(
             memory_and_compute.draw_memory, figsize=(12, 4.2), controls=dict(
                 billions=stepped("parameters (billions)", 7.0,

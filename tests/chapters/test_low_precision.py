@@ -2,24 +2,34 @@
 ``adamref.plots.low_precision`` (and its 7B arithmetic in
 ``adamref.lab.memory_and_compute``)."""
 
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from adamref.lab.low_precision import (ELEMENTWISE, LR_GRIDS, OPTIONS, Problem, adam_step_in,
-                                       comparison_problems, compare_memory_options,
-                                       ema_stall, final_losses, first_positive,
-                                       format_thresholds, loss_scaling_as_eps, lr_grid,
-                                       make_option, multi_output_least_squares,
-                                       second_moment_spread, state_bytes_per_parameter,
-                                       step_runs, steps_by_precision)
+from adamref.lab.low_precision import (BOWL_CURVATURES, BOWL_GRIDS, DIGITS_GRIDS, ELEMENTWISE,
+                                       MAP_DECADES, OPTIONS, STEP_SCALES, PerLeaf, Problem,
+                                       adam_step_in, bowl_problem, compare_memory_options,
+                                       decimal_grid, digits_problem, ema_stall, final_losses,
+                                       final_runs, first_layer_pixels, first_positive,
+                                       format_thresholds, largest_steps, loss_scaling_as_eps,
+                                       make_option, moments_after, noisy_moments,
+                                       pixel_activity, second_moment_spread,
+                                       significant_bits, stall_interval,
+                                       state_bytes_per_parameter, step_runs, step_sizes,
+                                       steps_by_precision, training_memory_rows,
+                                       zeroed_v_step_ratio)
 from adamref.lab.memory_and_compute import (LOW_MEMORY_OPTIONS, bytes_per_parameter,
                                             training_gigabytes)
 from adamref.optim import Adafactor, Adam, Adam8bit, Optimizer
-from adamref.optim.precision import positive_values, round_to_bfloat16
-from adamref.plots.low_precision import (plot_good_learning_rates,
+from adamref.optim.precision import adam_update_in, positive_values, round_to_bfloat16, to_precision
+from adamref.plots.low_precision import (draw_memory_comparison, draw_steps_by_precision,
+                                         plot_good_learning_rates,
                                          plot_loss_against_state_bytes,
                                          plot_steps_by_precision)
+from adamref.problems.digits import synthetic_digits
+from adamref.problems.mlp import MLP
 
 
 # -- the formats' thresholds -----------------------------------------------------------------
@@ -95,76 +105,189 @@ def test_loss_scaling_is_eps_divided_by_the_scale():
     np.testing.assert_allclose(scaled, scales / (scales + 1e-8 / 1000), rtol=1e-12)
 
 
+def test_adam_step_in_is_t_calls_of_adam_update_in():
+    scales = np.array([1e-7, 1e-3, 0.5, 300.0])
+    for precision in ("fp32", "bf16", "fp16"):
+        zero = to_precision(np.zeros(scales.size), precision)
+        grad = scales.astype(np.float32)
+        m = v = zero
+        with np.errstate(all="ignore"):
+            for step in range(1, 8):
+                theta, m, v = adam_update_in(precision, zero, grad, m, v, step, lr=1.0,
+                                             beta2=0.99, eps=1e-6)
+        expected = np.abs(theta.astype(np.float64))
+        np.testing.assert_array_equal(adam_step_in(precision, scales, 7, beta2=0.99, eps=1e-6),
+                                      expected)
+        np.testing.assert_array_equal(adam_step_in(precision, scales, 7, beta2=0.99, eps=1e-6),
+                                      expected)                       # from the cache: the same
+    assert moments_after("bf16", 1.0, 1000) == (0.984375, 0.25)      # the stalls of ema_stall
+
+
+def test_stall_intervals_and_noisy_moments():
+    assert [significant_bits(p) for p in ("fp32", "bf16", "fp16")] == [24, 8, 11]
+    for precision in ("fp32", "bf16", "fp16"):
+        low, high = stall_interval(precision, 0.001)
+        assert low <= ema_stall(precision, 0.001)[0] <= high       # v: inside the heuristic
+        low, high = stall_interval(precision, 0.1)
+        value = ema_stall(precision, 0.1)[0]                       # m: up to one spacing above
+        assert low <= value <= high + 2.0 ** (1 - significant_bits(precision))
+    quiet = noisy_moments(0.0, steps=300, streams=3)
+    for precision, (m, v) in quiet.items():                        # no noise: the constant run
+        assert (m, v) == moments_after(precision, 1.0, 300)
+    noisy = noisy_moments(0.3, steps=300, streams=50, seed=1)
+    assert noisy["fp32"][1] == pytest.approx((1 - 0.999**300) * 1.09, rel=0.05)
+    assert quiet["bf16"][1] / quiet["fp32"][1] < noisy["bf16"][1] / noisy["fp32"][1] < 1
+
+
 # -- memory against quality --------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def problems():
-    return comparison_problems(steps_bowl=150, steps_least_squares=100)
+def bowl():
+    return bowl_problem(steps=500)
 
 
-def test_state_bytes_per_parameter(problems):
-    bowl, least_squares = problems["bowl"].theta0.shape, problems["least squares"].theta0.shape
-    assert least_squares == (8, 32)
+@pytest.fixture(scope="module")
+def tiny_digits():
+    return digits_problem(steps=12, hidden=6, batch_size=8,
+                          data=synthetic_digits(n_train=64, n_val=16, n_test=16))
+
+
+def test_decimal_grids_are_rounded_decades():
+    np.testing.assert_array_equal(decimal_grid(-3, 0, 2), [1e-3, 3.16e-3, 1e-2, 3.16e-2, 0.1,
+                                                           0.316, 1.0])
+    assert STEP_SCALES[0] == 1e-9 and STEP_SCALES[-1] == 1e3 and STEP_SCALES.size == 97
+    assert BOWL_CURVATURES == (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
+    assert set(BOWL_GRIDS) == set(DIGITS_GRIDS) == set(OPTIONS)
+    with pytest.raises(ValueError, match="must hold at least 3 values"):
+        decimal_grid(0, 0.5, 2)
+
+
+def test_state_bytes_per_parameter(bowl, tiny_digits):
+    assert bowl.shapes == ((7,),) and tiny_digits.shapes == ((64, 6), (6,), (6, 10), (10,))
+    size = 64 * 6 + 6 + 6 * 10 + 10
     expected = {"Adam (fp32 state)": (8, 8), "Adam (bf16 state)": (4, 4),
-                "Adam (8-bit state)": ((14 + 8) / 7, 2 + 8 / 256), "Adafactor": (4, 40 * 4 / 256),
+                "Adam (8-bit state)": ((14 + 8) / 7, 2 + 4 * 8 / size),
+                "Adafactor": (4, 4 * ((64 + 6) + 6 + (6 + 10) + 10) / size),
                 "SGD + momentum": (4, 4)}
-    for name, (on_bowl, on_matrix) in expected.items():
+    for name, (on_bowl, on_network) in expected.items():
         optimizer = make_option(name, 0.1)
-        assert state_bytes_per_parameter(optimizer, bowl) == on_bowl
-        assert state_bytes_per_parameter(optimizer, least_squares) == on_matrix
+        assert state_bytes_per_parameter(optimizer, bowl.shapes) == on_bowl
+        assert state_bytes_per_parameter(optimizer, tiny_digits.shapes) == pytest.approx(on_network)
         if isinstance(optimizer, Optimizer):        # the layout is what a step allocates
-            theta = np.ones(least_squares, np.float32)
-            optimizer.step(theta, np.ones_like(theta))
-            held = sum(b.nbytes for b in optimizer.state.values())
-            assert held == on_matrix * theta.size
+            theta = tiny_digits.theta0.copy()
+            PerLeaf(optimizer, tiny_digits.leaves).step(theta, np.ones_like(theta))
+            held = sum(b.nbytes for leaves in optimizer.state.values() for b in leaves)
+            assert held == pytest.approx(on_network * size)
 
 
-def test_a_sweep_runs_each_learning_rate_as_alone(problems):
-    bowl = problems["bowl"]
-    for name in ELEMENTWISE:
-        lrs = lr_grid(name)[4:7]
-        swept = final_losses(name, lrs, bowl)
-        alone = [final_losses(name, [lr, 2 * lr, 3 * lr], bowl)[0] for lr in lrs]
-        np.testing.assert_array_equal(swept, alone)
+def test_per_leaf_steps_the_layers_in_place(tiny_digits):
+    theta = tiny_digits.theta0.copy()
+    grad = tiny_digits.gradient_factory()(theta)
+    factored = Adafactor(lr=0.1)
+    PerLeaf(factored, tiny_digits.leaves).step(theta, grad)
+    assert [v.shape for v in factored.row_var] == [(64, 1), (0,), (6, 1), (0,)]
+    assert not np.array_equal(theta, tiny_digits.theta0)        # the views wrote into θ
+    alone = [leaf.copy() for leaf in tiny_digits.leaves(tiny_digits.theta0.copy())]
+    Adafactor(lr=0.1).step(alone, [g.copy() for g in tiny_digits.leaves(grad)])
+    for mine, theirs in zip(tiny_digits.leaves(theta), alone):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_sweep_runs_each_learning_rate_as_alone(bowl, tiny_digits):
+    for problem in (bowl, tiny_digits):
+        for name in ELEMENTWISE:
+            lrs = problem.grids[name][2:5]
+            swept, thetas = final_runs(name, lrs, problem)
+            assert thetas.shape == (3, problem.theta0.shape[-1])
+            alone = [final_losses(name, [lr, 2 * lr, 3 * lr], problem)[0] for lr in lrs]
+            np.testing.assert_array_equal(swept, alone)
     assert final_losses("SGD + momentum", [0.1], bowl)[0] == np.inf      # 0.1·1e3 ≫ 2(1 + μ)
+    losses = final_losses("Adam (8-bit state)", [1e-3, 1e-2], tiny_digits)
+    assert losses.shape == (2,) and np.all(np.isfinite(losses))
 
 
-def test_compare_memory_options_tunes_each_option(problems):
-    results = compare_memory_options(problems["bowl"], names=["Adam (fp32 state)",
-                                                              "Adam (8-bit state)"])
+def test_compare_memory_options_tunes_each_option(bowl):
+    results = compare_memory_options(bowl, names=["Adam (fp32 state)", "Adam (8-bit state)"])
     adam, adam8 = results["Adam (fp32 state)"], results["Adam (8-bit state)"]
     assert adam.state_bytes == 8 and adam8.state_bytes == 22 / 7
-    np.testing.assert_array_equal(adam.tuned.values, lr_grid("Adam (fp32 state)"))
-    assert adam.tuned.bracketed and adam.tuned.best_score <= 1e-8 * 555.6   # solved
-    # 8-bit state: 3 of the bowl's 7 v entries are stored as 0 (12 decades in one block)
-    assert adam8.tuned.count < adam.tuned.count
+    np.testing.assert_array_equal(adam.tuned.values, BOWL_GRIDS["Adam (fp32 state)"])
+    assert adam.tuned.bracketed and adam.tuned.best_score <= bowl.solved == 1e-8 * 555.5555
+    assert adam.theta.shape == (7,) and float(bowl.loss(adam.theta)[0]) == adam.tuned.best_score
+    assert adam8.tuned.best_score > bowl.solved                   # 3 of 7 v entries stored as 0
+    with pytest.raises(ValueError, match="names must be among"):
+        compare_memory_options(bowl, names=["Lion"])
 
 
-def test_second_moment_spread_explains_the_8_bit_failures(problems):
-    spread = second_moment_spread(problems["bowl"], 0.01, 50)
+def test_second_moment_spread_explains_the_8_bit_failures(bowl, tiny_digits):
+    spread = second_moment_spread(bowl, 0.01, 50)["θ"]
     assert spread["decades"] == pytest.approx(12, abs=1e-4)       # curvatures 1e-3 … 1e3, squared
-    assert spread["map_decades"] == pytest.approx(6.488, abs=1e-3)
-    assert spread["zero_fraction"] == 3 / 7
-    alone = second_moment_spread(problems["bowl"], 0.01, 50, block_size=1)
-    assert alone["zero_fraction"] == 0                              # a scale per entry
+    assert MAP_DECADES == pytest.approx(6.488, abs=1e-3)
+    assert spread["zeroed"] == 3 / 7 and spread["entries"] == spread["nonzero"] == 7
+    assert second_moment_spread(bowl, 0.01, 50, block_size=1)["θ"]["zeroed"] == 0
+    narrow = bowl_problem(decimal_grid(-1.5, 1.5, 2))            # v spans 6 decades: kept
+    assert second_moment_spread(narrow, 0.01, 50)["θ"]["zeroed"] == 0
+    layers = second_moment_spread(tiny_digits, 0.01, 12)
+    assert set(layers) == {"W1", "b1", "W2", "b2", "v"}
+    assert layers["W1"]["entries"] == 384 and layers["v"]["W1"].shape == (64, 6)
 
 
-def test_learning_rate_grids_and_problems():
-    grid = lr_grid("Adafactor")
-    assert grid[0] == 1e-3 and grid[-1] == 3.16 and grid.size == 15
-    assert set(LR_GRIDS) == set(OPTIONS)
-    ls = multi_output_least_squares()
-    assert ls.X.shape == (8, 256, 32) and ls.y.shape == (8, 256)
-    assert float(np.max(ls.excess_loss(ls.optimum))) < 1e-20
+def test_a_zeroed_v_lengthens_the_steps(bowl):
+    early = zeroed_v_step_ratio(bowl, 1e-3, 10)
+    np.testing.assert_allclose(early["predicted"], np.sqrt((1 - 0.999 ** early["t"]) / 1e-3))
+    assert np.all(early["ratio"][0] == 1)                         # the first step is sign(g)
+    at_10 = early["ratio"][-1]
+    assert np.all(at_10[:3] > 1.5) and np.all(at_10[:3] < early["predicted"][-1])
+    np.testing.assert_allclose(at_10[3:], 1, atol=0.1)
+
+
+def test_a_zeroed_v_under_a_zero_gradient_steps_m_over_eps():
+    # the mechanism behind largest_steps: v stored as 0, m kept, then g = 0
+    grads = [np.array([1.0, 1e-4], np.float32), np.array([1.0, 0.0], np.float32)]
+    steps = {}
+    for optimizer in (Adam(lr=1e-3), Adam8bit(lr=1e-3)):
+        theta = np.zeros(2, np.float32)
+        for g in grads:
+            before = theta.copy()
+            optimizer.step(theta, g)
+        steps[type(optimizer).__name__] = abs(float(theta[1] - before[1])) / 1e-3
+    assert steps["Adam"] < 1 and steps["Adam8bit"] > 1000
+
+
+def test_step_sizes_and_pixels(bowl, tiny_digits):
+    sizes = step_sizes(bowl, "Adam (fp32 state)", 0.01, 5)
+    assert sizes.shape == (5, 7)
+    np.testing.assert_allclose(sizes[0], 1, rtol=1e-4)     # Adam's first step: α·g/(|g| + ε)
+    np.testing.assert_array_equal(largest_steps(bowl, "Adam (fp32 state)", 0.01, 5),
+                                  sizes.max(axis=1))
+    assert step_sizes(tiny_digits, "Adafactor", 0.01, 3).shape == (3, tiny_digits.theta0.size)
+    w1 = MLP(6).layers(np.arange(MLP(6).size, dtype=float)[None])["W1"][0]
+    np.testing.assert_array_equal(first_layer_pixels([w1[5, 2], w1[63, 0], 400], hidden=6),
+                                  [5, 63])                          # 400 is a b1/W2 entry
+    data = synthetic_digits(n_train=64)
+    activity = pixel_activity(data)
+    assert activity.shape == (64,) and np.all((0 <= activity) & (activity <= 1))
+
+
+def test_the_digits_problem(tiny_digits):
+    assert tiny_digits.theta0.dtype == np.float32 and tiny_digits.theta0.shape == (1, 460)
+    gradient = tiny_digits.gradient_factory()
+    g = gradient(tiny_digits.theta0)
+    assert g.dtype == np.float32 and g.shape == (1, 460)
+    again = tiny_digits.gradient_factory()(tiny_digits.theta0)      # a new run starts afresh
+    np.testing.assert_array_equal(g, again)
+    assert tiny_digits.leaf_names == ("W1", "b1", "W2", "b2") and tiny_digits.solved == 0
+    assert tiny_digits.loss(np.repeat(tiny_digits.theta0, 2, axis=0)).shape == (2,)
 
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: make_option("Lion", 0.1), ValueError, r"name must be one of \['Adam \(fp32 state\)'"),
     (lambda: make_option("Adafactor", np.ones((2, 1))), TypeError, "lr must be a real number"),
-    (lambda: lr_grid("Lion"), ValueError, "name must be one of"),
     (lambda: ema_stall("fp8", 0.1), ValueError, "precision must be one of"),
     (lambda: adam_step_in("fp16", [0.0], 3), ValueError, "scales must be positive and finite"),
     (lambda: step_runs(0), ValueError, "loss_scale must be a finite number > 0, got 0"),
     (lambda: format_thresholds(beta2=1.0), ValueError, r"beta2 must be in \[0.0, 1.0\), got 1.0"),
+    (lambda: moments_after("bf16", -1.0, 3), ValueError, "gradient must be a finite number > 0"),
+    (lambda: noisy_moments(-0.1), ValueError, "noise must be >= 0.0"),
+    (lambda: digits_problem(hidden=0), ValueError, "hidden must be"),
 ])
 def test_bad_input_is_refused(call, error, match):
     with pytest.raises(error, match=match):
@@ -185,6 +308,11 @@ def test_bytes_per_parameter_of_the_memory_saving_options():
         bytes_per_parameter("Adafactor", shape=(0, 3))
     with pytest.raises(ValueError, match=r"name must be one of \['SGD'.*'Adafactor'\], got 'Lion'"):
         bytes_per_parameter("Lion")
+    rows = training_memory_rows(7e9)
+    assert [(r["option"], r["precision"], r["total"]) for r in rows[:2]] == [
+        ("Adam (fp32 state)", "fp32", 16), ("Adam (bf16 state)", "fp32", 12)]
+    assert [r["gigabytes"] for r in rows[4:]] == pytest.approx([112, 84, 70.03, 56.01], abs=0.01)
+    assert rows[3]["state"] == 4 * 8192 / 4096**2
 
 
 def test_optimizer_state_bytes_is_the_allocated_state():
@@ -202,22 +330,29 @@ def test_optimizer_state_bytes_is_the_allocated_state():
 
 
 # -- plots -------------------------------------------------------------------------------------------
-def test_plots_draw_what_the_lab_computed(labelled, problems):
+def test_plots_draw_what_the_lab_computed(labelled, bowl):
     steps = steps_by_precision(SCALES, 5)
     ax = plot_steps_by_precision(SCALES, steps, thresholds={"fp16: g² = 0": 1.7e-4})
     assert labelled(ax) and len(ax.get_legend().get_texts()) == 4
     markers = [line for line in ax.lines if line.get_marker() in ("x", "o")]
-    assert markers                                    # fp16's inf and NaN are shown
-    results = compare_memory_options(Problem("tiny bowl", problems["bowl"].gradient,
-                                             problems["bowl"].loss, problems["bowl"].theta0, 20),
-                                     names=["Adam (fp32 state)", "SGD + momentum"])
+    assert {line.get_marker() for line in markers} == {"x", "o"}     # fp16's inf and NaN
+    assert len({line.get_ydata()[0] for line in markers}) == 2       # one row per run
+    short = dataclasses.replace(bowl, steps=20)
+    results = compare_memory_options(short, names=["Adam (fp32 state)", "SGD + momentum"])
     ax = plot_loss_against_state_bytes(results, floor=1e-6)
-    assert labelled(ax) and [round(p[0]) for p in (line.get_xdata() for line in ax.lines[:2])] \
-        == [8, 4]
+    assert labelled(ax) and [round(line.get_xdata()[0]) for line in ax.lines[:2]] == [8, 4]
     ax = plot_good_learning_rates(results)
     assert ax.get_title() and ax.get_xlabel() and len(ax.get_yticks()) == 2
+    fig = plt.figure()
+    axes = draw_memory_comparison(fig, {"a": results, "b": results}, floors={"a": 1e-6})
+    assert axes.shape == (2, 2) and all(labelled(a) for a in axes[0])
+    fig = plt.figure()
+    ax = draw_steps_by_precision(fig, eps=1e-4, loss_scale=16.0, t=3, beta2=0.99)
+    assert "t$ = 3" in ax.get_title() and len(ax.get_legend().get_texts()) == 4
     with pytest.raises(ValueError, match="must have a last axis of length 3"):
         plot_steps_by_precision(SCALES, {"fp32": [1.0, 2.0]})
     with pytest.raises(TypeError, match="results must be a non-empty dict"):
         plot_loss_against_state_bytes([1])
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        draw_steps_by_precision(None)
     plt.close("all")

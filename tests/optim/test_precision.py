@@ -8,8 +8,8 @@ import pytest
 from adamref.optim.functional import adam_variant_update
 from adamref.optim.precision import (BF16_EPS, BF16_LARGEST, BF16_SMALLEST_NORMAL,
                                      BF16_SMALLEST_SUBNORMAL, PRECISIONS, LowPrecisionAdam,
-                                     adam_update_in, is_bfloat16, positive_values,
-                                     round_to_bfloat16, to_precision)
+                                     adam_update_in, is_bfloat16, moments_in,
+                                     positive_values, round_to_bfloat16, to_precision)
 
 
 def bits(pattern: int) -> np.float32:
@@ -192,6 +192,34 @@ def test_fp16_divides_by_zero_where_fp32_does_not():
     z32 = np.zeros(3, np.float32)
     theta32, _, _ = adam_update_in("fp32", z32, g, z32, z32, 1)
     assert np.all(np.isfinite(theta32))
+
+
+def test_moments_in_repeats_the_moment_updates_of_adam_update_in():
+    rng = np.random.default_rng(7)
+    for precision in PRECISIONS:
+        zero = to_precision(np.zeros(6), precision)
+        grad = np.array([1e-9, 1e-5, 1e-3, 0.7, 3.0, 300.0])     # fp16: underflow and overflow
+        m, v = to_precision(0.1 * rng.random(6), precision), zero
+        before = (m.copy(), v.copy())
+        ref_m, ref_v = m, v
+        with np.errstate(all="ignore"):
+            for t in range(1, 40):
+                _, ref_m, ref_v = adam_update_in(precision, zero, grad, ref_m, ref_v, t,
+                                                 beta1=0.8, beta2=0.99)
+        new_m, new_v = moments_in(precision, grad, m, v, 0.8, 0.99, repeat=39)
+        np.testing.assert_array_equal(new_m, ref_m)
+        np.testing.assert_array_equal(new_v, ref_v)
+        np.testing.assert_array_equal(m, before[0])                # the inputs are unchanged
+        np.testing.assert_array_equal(v, before[1])
+        same = moments_in(precision, grad, m, v, repeat=0)
+        np.testing.assert_array_equal(same[0], m)
+    z = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match="repeat must be an integer >= 0"):
+        moments_in("fp32", z, z, z, repeat=-1)
+    with pytest.raises(TypeError, match="beta2 must be a number here"):
+        moments_in("fp32", z, z, z, beta2=np.full(3, 0.9))
+    with pytest.raises(ValueError, match="v must be >= 0"):
+        moments_in("fp32", z, z, z - 1)
 
 
 def test_low_precision_adam_keeps_the_state_of_the_pure_steps():
