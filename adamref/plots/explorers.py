@@ -11,8 +11,9 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import adam_on_a_network as network_lab
 from adamref.lab import seed_regression as seed_lab
-from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
+from adamref.plots import (adam_on_a_network, bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
                            per_parameter_steps, seed_regression, sensitivity)
 from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
@@ -21,6 +22,13 @@ from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_con
 
 def _specs() -> dict[str, Spec]:
     return {
+        "adam_on_a_network": Spec(
+            adam_on_a_network.draw_network_sweep, figsize=(11, 4.2), controls=dict(
+                optimizer=choice("optimizer", "Adam + L2", network_lab.OPTIMIZERS),
+                schedule=choice("schedule", "constant", network_lab.SCHEDULES),
+                curve=choice("curve", "validation error", tuple(adam_on_a_network.CURVES))),
+            usage="Pick an optimizer and a schedule: which learning rates learn, which "
+                  "crawl, which kill the network?"),
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
                 beta2=beta_control("β2", 0.9999, static=(0.99, 0.999, 0.9999)),
