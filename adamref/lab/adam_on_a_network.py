@@ -321,7 +321,7 @@ def gradient_check(network: MLP, theta, X, y, coordinates, *, h: float = 1e-6) -
 
 
 # -- inside Adam runs ------------------------------------------------------------------
-#: Bins of |Δθ|/α for the histograms: 10^-6 … 10^1.5, 6 per decade.
+#: Bins of ``|Δθ|/α`` for the histograms: 10^-6 … 10^1.5, 6 per decade.
 STEP_BINS = 10.0 ** (np.arange(-36, 10) / 6)
 #: The steps the chapter looks inside Adam at, and the seeds it uses there.
 STAT_STEPS, STAT_SEEDS = (1, 10, 100, 1000), (0, 1)
@@ -329,7 +329,7 @@ STAT_STEPS, STAT_SEEDS = (1, 10, 100, 1000), (0, 1)
 
 def _step_statistics(step: np.ndarray, root: np.ndarray, eps: float) -> dict:
     """The summaries of ``adam_statistics`` for one set of coordinates: their
-    steps |Δθ|/α and their √v̂."""
+    steps ``|Δθ|/α`` and their ``√v̂``."""
     moved, seen = step[step > 0], root[root > 0]
     return {"zero": np.mean(step == 0), "above_one": np.mean(step > 1),
             "median": np.median(moved) if moved.size else np.nan, "largest": step.max(),
@@ -348,17 +348,18 @@ def adam_statistics(lrs=(1e-3,), at=STAT_STEPS, *, data=None, hidden: int = HIDD
     Adam unless ``weight_decay``, an L2 term), looked at after the steps ``at``.
 
     Returns ``{lr: stats}`` with, for each learning rate, ``stats = {"at",
-    "bins", "layers": names, "bound": (T,) the largest |Δθ_t|/α any gradient
-    sequence allows (``per_parameter_steps.step_supremum``), "counts" (T,
-    layers, bins − 1): histogram counts of |Δθ_t|/α over all seeds (counts
-    outside the bins' range are left out), the summaries of ``STAT_FIELDS``
-    of shape (T, layers), and "all": the same summaries over every
-    coordinate, shape (T,)}``.  The summaries, over all seeds: "zero" the
-    fraction of coordinates that did not move, "above_one" the fraction that
-    moved by more than α, "median" the median |Δθ_t|/α of those that moved,
-    "largest" the largest |Δθ_t|/α, "below_eps" the fraction with √v̂_t < ε,
-    "zero_v" the fraction with v̂_t = 0 (no nonzero gradient yet) and
-    "smallest_root" the smallest nonzero √v̂_t."""
+    "bins", "layers": names, "bound", "counts", the summaries, "all"}``:
+    ``bound`` (T,) the largest ``|Δθ_t|/α`` any gradient sequence allows
+    (``per_parameter_steps.step_supremum``); ``counts`` (T, layers, bins − 1)
+    histogram counts of ``|Δθ_t|/α`` over all seeds (counts outside the bins'
+    range are left out); the summaries of ``STAT_FIELDS``, shape (T, layers);
+    and ``all``, the same summaries over every coordinate, shape (T,).  The
+    summaries, over all seeds: ``zero`` the fraction of coordinates that did
+    not move, ``above_one`` the fraction that moved by more than α, ``median``
+    the median ``|Δθ_t|/α`` of those that moved, ``largest`` the largest
+    ``|Δθ_t|/α``, ``below_eps`` the fraction with ``√v̂_t < ε``, ``zero_v``
+    the fraction with ``v̂_t = 0`` (no nonzero gradient yet) and
+    ``smallest_root`` the smallest nonzero ``√v̂_t``."""
     at = sorted({check.step_count("at", t) for t in at})
     lrs = check.positive_vector("lrs", lrs)
     data = load_digits() if data is None else data
