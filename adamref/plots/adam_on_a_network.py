@@ -205,11 +205,11 @@ def draw_network_sweep(fig, optimizer: str = "Adam + L2", schedule: str = "const
     left.legend(loc="lower left", fontsize="x-small", ncol=2)
     color = label_color(optimizer, 0)
     _test_error_band(right, sweep, color, optimizer)
-    right.axhline(lab.CHANCE_ERROR, color="0.4", linestyle=":", linewidth=1, label="chance")
+    right.axhline(lab.CHANCE_ERROR, color="0.4", linestyle=":", linewidth=1)
     right.set(xscale="log", yscale="log", ylim=(0.02, 1.0), xlabel=r"learning rate $\alpha$",
-              ylabel="final test error", title="Test error (band: lowest to highest seed)")
+              ylabel="final test error",
+              title="Test error (band: the seeds; dotted: chance)")
     _error_axis(right.yaxis)
     right.xaxis.set_minor_locator(NullLocator())
-    right.legend(loc="upper center", fontsize="small")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
     return left, right

@@ -16,15 +16,17 @@ from adamref.lab import seed_regression as seed_lab
 from adamref.plots import (adam_on_a_network, bias_correction, frameworks, from_sgd_to_adam, generalization,
                            memory_and_compute, moments, noisy_gradients, non_convergence,
                            per_parameter_steps, seed_regression, sensitivity)
-from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
-                                   stepped, toggle)
+from adamref.plots.widgets import (Control, Explorer, Spec, beta_control, choice,
+                                   log_control, stepped, toggle)
 
 
 def _specs() -> dict[str, Spec]:
     return {
         "adam_on_a_network": Spec(
             adam_on_a_network.draw_network_sweep, figsize=(11, 4.2), controls=dict(
-                optimizer=choice("optimizer", "Adam + L2", network_lab.OPTIMIZERS),
+                # a slider in the book's order: Momentum, Adam + L2, AdamW
+                optimizer=Control("optimizer", "Adam + L2", network_lab.OPTIMIZERS,
+                                  static=network_lab.OPTIMIZERS),
                 schedule=choice("schedule", "constant", network_lab.SCHEDULES),
                 curve=choice("curve", "validation error", tuple(adam_on_a_network.CURVES))),
             usage="Pick an optimizer and a schedule: which learning rates learn, which "
