@@ -11,21 +11,31 @@ calls ``render_static`` with each control's ``static`` values).
 
 from __future__ import annotations
 
+from adamref.lab import adam_on_a_network as network_lab
 from adamref.lab import bias_correction as bias_lab
 from adamref.lab import from_sgd_to_adam as lineage_lab
 from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
 from adamref.lab import worst_case_step as worst_lab
-from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
-                           low_precision, memory_and_compute, moments, noisy_gradients,
-                           non_convergence, per_parameter_steps, schedules_and_warmup,
-                           seed_regression, sensitivity, worst_case_step)
-from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
-                                   stepped, toggle)
+from adamref.plots import (adam_on_a_network, bias_correction, frameworks, from_sgd_to_adam,
+                           generalization, low_precision, memory_and_compute, moments,
+                           noisy_gradients, non_convergence, per_parameter_steps,
+                           schedules_and_warmup, seed_regression, sensitivity, worst_case_step)
+from adamref.plots.widgets import (Control, Explorer, Spec, beta_control, choice,
+                                   log_control, stepped, toggle)
 
 
 def _specs() -> dict[str, Spec]:
     return {
+        "adam_on_a_network": Spec(
+            adam_on_a_network.draw_network_sweep, figsize=(11, 4.2), controls=dict(
+                # a slider in the book's order: Momentum, Adam + L2, AdamW
+                optimizer=Control("optimizer", "Adam + L2", network_lab.OPTIMIZERS,
+                                  static=network_lab.OPTIMIZERS),
+                schedule=choice("schedule", "constant", network_lab.SCHEDULES),
+                curve=choice("curve", "validation error", tuple(adam_on_a_network.CURVES))),
+            usage="Pick an optimizer and a schedule: which learning rates learn, which "
+                  "crawl, which kill the network?"),
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
                 # the values of the lab's one cached sweep: a slider move only redraws

@@ -60,12 +60,45 @@ def test_without_scikit_learn_the_error_says_what_to_install(monkeypatch):
 
     digits_module._images_and_labels.cache_clear()
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    monkeypatch.setattr(digits_module, "bundled_file", lambda: None)   # as without sklearn
     try:
         with pytest.raises(ImportError, match=r"pip install scikit-learn"):
             load_digits()
     finally:
         monkeypatch.undo()
         digits_module._images_and_labels.cache_clear()
+
+
+def test_the_bundled_file_read_directly_is_what_scikit_learn_loads(monkeypatch):
+    pytest.importorskip("sklearn")
+    assert digits_module.bundled_file() is not None
+    digits_module._images_and_labels.cache_clear()
+    images, labels = digits_module._images_and_labels()
+    from sklearn.datasets import load_digits as sklearn_load_digits
+    raw = sklearn_load_digits()
+    np.testing.assert_array_equal(images, raw.data)
+    np.testing.assert_array_equal(labels, raw.target)
+    # where the file is not found, scikit-learn's loader gives the same bits
+    monkeypatch.setattr(digits_module, "bundled_file", lambda: None)
+    digits_module._images_and_labels.cache_clear()
+    try:
+        via_sklearn = digits_module._images_and_labels()
+    finally:
+        monkeypatch.undo()
+        digits_module._images_and_labels.cache_clear()
+    np.testing.assert_array_equal(via_sklearn[0], images)
+    np.testing.assert_array_equal(via_sklearn[1], labels)
+    assert via_sklearn[1].dtype == labels.dtype == np.int64
+
+
+def test_loading_does_not_import_scikit_learn():
+    pytest.importorskip("sklearn")
+    import subprocess
+    import sys
+    code = ("import sys; from adamref.problems.digits import load_digits; load_digits(); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_synthetic_digits_look_like_the_digits_and_are_learnable_by_construction():

@@ -87,3 +87,43 @@ def test_bad_training_calls_are_named():
         train(net, object(), Adam(), theta0, 5)
     with pytest.raises(ValueError, match="theta must have shape"):
         train(net, data, Adam(), theta0[:, :5], 5)
+    with pytest.raises(ValueError, match=r"final_only must name metrics among .*\['val_loss'\]"):
+        train(net, data, Adam(), theta0, 5, final_only=("val_loss",))
+
+
+def test_batch_loss_is_the_mean_loss_of_the_minibatches_since_the_last_checkpoint():
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=5)
+    seeds = np.array([4, 7])
+    theta0 = net.init(seeds)
+    result = train(net, data, Adam(lr=1e-2), theta0, 7, batch_size=10, batch_seeds=seeds,
+                   every=3)
+    assert result.steps.tolist() == [0, 3, 6, 7] and np.isnan(result.batch_loss[0]).all()
+    # replay the run by hand: the loss of each step's minibatch at the parameters it saw
+    order, theta, opt = batch_order(60, 10, 7, seeds), theta0.copy(), Adam(lr=1e-2)
+    losses = []
+    for rows in order:
+        loss, grad = net.loss_and_gradient(theta, data.X_train[rows], data.y_train[rows])
+        losses.append(loss)
+        opt.step(theta, grad)
+    losses = np.array(losses)
+    np.testing.assert_allclose(result.batch_loss[1:], [losses[0:3].mean(0), losses[3:6].mean(0),
+                                                       losses[6:7].mean(0)], rtol=1e-15)
+    np.testing.assert_array_equal(result.theta, theta)
+
+
+def test_final_only_metrics_are_computed_at_the_end_and_nowhere_else():
+    data, net = synthetic_digits(n_train=60, n_val=30, n_test=30), MLP(hidden=5)
+    theta0 = net.init([0, 1])
+    full = train(net, data, SGD(lr=0.05, momentum=0.9), theta0, 9, batch_size=10, every=4)
+    lean = train(net, data, SGD(lr=0.05, momentum=0.9), theta0, 9, batch_size=10, every=4,
+                 final_only=("train_loss", "test_error"))
+    assert np.isnan(lean.train_loss[:-1]).all() and np.isnan(lean.test_error[:-1]).all()
+    np.testing.assert_array_equal(lean.train_loss[-1], full.train_loss[-1])
+    np.testing.assert_array_equal(lean.test_error[-1], full.test_error[-1])
+    np.testing.assert_array_equal(lean.val_error, full.val_error)
+    np.testing.assert_array_equal(lean.batch_loss, full.batch_loss)
+    # the last step a checkpoint of the run itself (9 = 3·3): the same rule
+    exact = train(net, data, Adam(lr=1e-2), theta0, 9, batch_size=10, every=3,
+                  final_only="train_loss")
+    assert exact.steps.tolist() == [0, 3, 6, 9]
+    assert np.isnan(exact.train_loss[:-1]).all() and np.isfinite(exact.train_loss[-1]).all()
