@@ -129,19 +129,56 @@ def plot_spike_response(response: dict, ax=None, *, spike_at=None):
     return ax
 
 
-def plot_batch_sweep(sweep, ax=None, *, n_samples=None):
+def _batch_axis(sweep):
+    """x positions and tick labels of ``sweep``'s batch sizes (the full batch at
+    ``n_samples``, labelled with it)."""
+    x = np.array([sweep.n_samples if b is None else b for b in sweep.batch_sizes], dtype=float)
+    labels = [f"full ({sweep.n_samples})" if b is None else str(b) for b in sweep.batch_sizes]
+    return x, labels
+
+
+def plot_batch_sweep(sweep, ax=None):
     """``BatchSweep``: each optimizer's best training loss against the batch size
-    (the full batch drawn at ``n_samples``, or one step right of the largest)."""
+    (log-log; the full batch at the number of training images)."""
     ax = axes_or_new(ax)
-    sizes = [b for b in sweep.batch_sizes if b is not None]
-    full = n_samples if n_samples is not None else 2 * max(sizes, default=1)
-    x = np.array([full if b is None else b for b in sweep.batch_sizes], dtype=float)
-    labels = list(next(iter(sweep.tuned.values())))
-    for i, label in enumerate(labels):
-        ax.semilogx(x, sweep.best_losses(label), marker="o", color=label_color(label, i),
-                    label=label)
-    ax.set_xticks(x, [("full" if b is None else str(b)) for b in sweep.batch_sizes])
-    ax.set(xlabel="batch size", ylabel="best training loss (each at its tuned α)",
-           title="Sign descent and Adam across batch sizes")
+    x, labels = _batch_axis(sweep)
+    for i, label in enumerate(next(iter(sweep.tuned.values()))):
+        ax.loglog(x, sweep.best_losses(label), marker="o", color=label_color(label, i),
+                  label=label)
+    ax.set_xticks(x, labels)
+    ax.minorticks_off()
+    ax.set(xlabel="batch size", ylabel=f"training loss after {sweep.steps} steps (tuned α)",
+           title="Best training loss per batch size")
     ax.legend()
     return ax
+
+
+def plot_sign_agreement(agreement, ax=None, *, n_samples=None):
+    """``SignAgreement``: Adam's mean ``|Δθ|/α`` and the cosine between its step and
+    sign descent's, against the batch size (1 for both: Adam is sign descent)."""
+    ax = axes_or_new(ax)
+    full = n_samples if n_samples is not None else 2 * max(
+        (b for b in agreement.batch_sizes if b is not None), default=1)
+    x = np.array([full if b is None else b for b in agreement.batch_sizes], dtype=float)
+    color = label_color("Adam", 0)
+    ax.semilogx(x, agreement.cosine, marker="s", color=color, label="cosine(Δθ, −sign(m))")
+    ax.semilogx(x, agreement.step, marker="o", linestyle="--", color=color,
+                label=r"mean $|\Delta\theta_i|/\alpha$")
+    ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":", label="sign descent")
+    ax.set_xticks(x, [f"full ({full})" if b is None else str(b)
+                      for b in agreement.batch_sizes])
+    ax.minorticks_off()
+    ax.set(xlabel="batch size", ylabel="Adam's step against a sign step", ylim=(0, 1.05),
+           title="How close Adam's steps are to sign(m)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def draw_batches(fig, sweep, agreement):
+    """The batch-size experiment: best training losses (left) and Adam against
+    sign descent (right)."""
+    left, right = _figure(fig).subplots(1, 2)
+    plot_batch_sweep(sweep, left)
+    plot_sign_agreement(agreement, right, n_samples=sweep.n_samples)
+    fig.tight_layout()
+    return left, right
