@@ -22,6 +22,8 @@ experiment where it behaves differently from Adam.  Computations only.
   (``sign_agreement``).
 - The recorded fixtures of ``tests/optim/fixtures`` replayed against the
   framework trajectories (``replay_fixture``).
+- The explorer: each variant's steps beside Adam's on four gradient streams
+  (``gradient_streams``, ``stream_steps``).
 
 Every tuned learning rate goes through ``adamref.problems.tune`` (which raises
 ``UnbracketedOptimum`` when the best value is an edge of its grid), on one grid
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -734,3 +737,46 @@ def replay_fixture(name, *, rtol=1e-12, ulps=64, directory=None) -> Replay:
     return Replay(name, function, kwargs, ", ".join(str(v) for v in versions.ravel()),
                   len(trajectory), f"within {rtol:g} relative (or {ulps} ulps of max|θ|) "
                                    f"at every one of {len(trajectory)} steps")
+
+
+# -- the explorer: each variant's steps on four gradient streams ---------------------------
+#: The variants the explorer offers, with Adam's ε = 1e-8 where theirs differs
+#: (Yogi 1e-3, AdaBelief 1e-16) and Lion without decay: only their own line differs.
+VARIANTS = {"NAdam": ("NAdam", {}), "AdaMax": ("AdaMax", {}),
+            "Yogi": ("Yogi", {"eps": 1e-8}), "AdaBelief": ("AdaBelief", {"eps": 1e-8}),
+            "Lion": ("Lion", {"weight_decay": 0.0}), "Signum": ("Signum", {})}
+
+#: The gradient streams of the explorer: 1 for ``STREAM_SWITCH`` steps, then
+#: something else until ``STREAM_STEPS``.
+STREAM_STEPS, STREAM_SWITCH = 2000, 300
+STREAMS = ("shrinks ×100", "grows ×100", "one spike ×100", "noisy, E[g] = 0.3, σ = 1")
+
+
+@lru_cache(maxsize=1)
+def gradient_streams() -> np.ndarray:
+    """The explorer's four gradient streams as the columns of one array (shape
+    ``(STREAM_STEPS, 4)``, in the order of ``STREAMS``): the constant gradient 1
+    for ``STREAM_SWITCH`` steps, then 1/100, 100, 1 with one spike of 100 at the
+    first step after the switch; the last is ``N(0.3, 1)`` throughout (seed 0)."""
+    t = np.arange(STREAM_STEPS)
+    after = t >= STREAM_SWITCH
+    streams = np.ones((STREAM_STEPS, len(STREAMS)))
+    streams[after, 0] = 0.01
+    streams[after, 1] = 100.0
+    streams[STREAM_SWITCH, 2] = 100.0
+    streams[:, 3] = 0.3 + np.random.default_rng(0).standard_normal(STREAM_STEPS)
+    streams.flags.writeable = False
+    return streams
+
+
+@lru_cache(maxsize=len(VARIANTS) + 1)
+def stream_steps(label) -> np.ndarray:
+    """``|Δθ_t|/α`` of ``label`` (``"Adam"`` or a key of ``VARIANTS``, at α = 1) on
+    every stream of ``gradient_streams``: shape ``(STREAM_STEPS, 4)``.  Cached
+    (the explorer asks for the same runs again and again)."""
+    name, options = ("Adam", {}) if label == "Adam" else VARIANTS.get(label, (None, None))
+    if name is None:
+        raise ValueError(f"label must be 'Adam' or one of {list(VARIANTS)}, got {label!r}")
+    steps = np.abs(steps_along(make_optimizer(name, 1.0, **options), gradient_streams()))
+    steps.flags.writeable = False
+    return steps

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab.basis_and_conditioning import (BasisExperiment, MethodResult, RateCheck,
-                                                gd_rate, heavy_ball_rate,
+                                                bowl_runs, gd_rate, heavy_ball_rate,
                                                 log_spaced_curvatures, optimal_gd,
                                                 optimal_heavy_ball)
 from adamref.plots.style import COLORS, axes_or_new, checked_mapping
@@ -170,3 +170,37 @@ def plot_tuning(result, labels, ax=None, *, title=None):
            title=title or f"Tuning {result.name} (ringed: good values)")
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+def draw_bowl(fig, angle=20.0, condition_number=100.0, adam_lr=0.2, *, steps=500):
+    """The explorer: GD and heavy ball at the theory's step sizes, Adam at
+    ``adam_lr`` and Newton on the 2-D bowl with curvatures 1 and
+    ``condition_number`` turned by ``angle`` degrees (``lab.bowl_runs``): the
+    paths over the contour lines (left), ``f − f*`` per step (right)."""
+    if not hasattr(fig, "add_subplot"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    runs = bowl_runs(angle, condition_number, adam_lr, steps=steps)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.35]})
+    x, y, values = runs.grid
+    left.contour(x, y, values, levels=np.geomspace(1e-3, values.max(), 9), colors="0.75",
+                 linewidths=0.7)
+    for axis in runs.rotation.T:                               # the bowl's eigenvectors
+        left.plot(*np.outer([-1.1, 1.1], axis).T, color="0.6", lw=0.6, ls=":")
+    for i, (name, path) in enumerate(runs.paths.items()):
+        left.plot(path[:, 0], path[:, 1], "-", color=method_color(name, i), lw=1,
+                  marker="." if name == "Newton" else None)
+        steps_text = "—" if not np.isfinite(runs.steps[name]) else f"{runs.steps[name]:.0f}"
+        losses = np.where(runs.losses[name] > 0, runs.losses[name], np.nan)
+        right.semilogy(np.arange(losses.size), losses, color=method_color(name, i), lw=1.2,
+                       label=f"{name}: {steps_text} steps")
+    left.plot(*runs.start, "ko", markersize=4)
+    left.set(xlim=(-1.15, 1.15), ylim=(-1.15, 1.15), aspect="equal", xlabel=r"$\theta_1$",
+             ylabel=r"$\theta_2$", title=f"κ = {condition_number:g}, turned by φ = {angle:g}°")
+    right.axhline(runs.tol, color="0.5", lw=0.8, ls="-.")
+    right.set(xlabel="step $t$", ylabel=r"$f(\theta_t) - f^*$", ylim=(1e-12, 1e2),
+              title=f"Steps to $f - f^* \\leq$ {runs.tol:g} (— : not in {steps})")
+    right.legend(loc="upper right", fontsize="small")
+    right.set_yticks(10.0 ** np.arange(-12, 3, 2))
+    right.minorticks_off()                                    # (a redraw's slowest part)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
+    return left, right

@@ -12,15 +12,25 @@ calls ``render_static`` with each control's ``static`` values).
 from __future__ import annotations
 
 from adamref.lab import seed_regression as seed_lab
-from adamref.plots import (bias_correction, frameworks, from_sgd_to_adam, generalization,
-                           memory_and_compute, moments, noisy_gradients, non_convergence,
-                           per_parameter_steps, seed_regression, sensitivity)
+from adamref.lab import the_family as family_lab
+from adamref.plots import (basis_and_conditioning, bias_correction, frameworks,
+                           from_sgd_to_adam, generalization, memory_and_compute, moments,
+                           noisy_gradients, non_convergence, per_parameter_steps,
+                           seed_regression, sensitivity, the_family)
 from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
                                    stepped, toggle)
 
 
 def _specs() -> dict[str, Spec]:
     return {
+        "basis_and_conditioning": Spec(
+            basis_and_conditioning.draw_bowl, figsize=(11, 4.4), controls=dict(
+                angle=stepped("rotation φ (°)", 20.0, (0.0, 5.0, 10.0, 20.0, 30.0, 45.0),
+                              static=(0.0, 20.0, 45.0)),
+                condition_number=stepped("κ", 100.0, (10.0, 30.0, 100.0, 300.0, 1000.0),
+                                         static=(100.0, 1000.0)),
+                adam_lr=log_control("Adam's α", 0.2, 1e-3, 10.0, static=(0.05, 0.2, 1.0))),
+            usage="Turn the bowl: GD's and heavy ball's curves stay put, Adam's move."),
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
                 beta2=beta_control("β2", 0.9999, static=(0.99, 0.999, 0.9999)),
@@ -101,6 +111,11 @@ def _specs() -> dict[str, Spec]:
                                    static=(8, 32)),
                 noise=stepped("noise σ", seed_lab.NOISE, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))),
             usage="Shrink the batch or raise α: when does the fitted slope stop settling?"),
+        "the_family": Spec(
+            the_family.draw_streams, figsize=(11, 4.2), controls=dict(
+                variant=choice("variant", "Yogi", tuple(family_lab.VARIANTS)),
+                stream=choice("gradient", "shrinks ×100", family_lab.STREAMS)),
+            usage="Pick a variant and a gradient stream: where does its step part from Adam's?"),
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adamref.lab.the_family import STREAM_SWITCH, STREAMS, gradient_streams, stream_steps
 from adamref.plots.non_convergence import plot_average_regret, plot_iterates
 from adamref.plots.style import axes_or_new, checked_mapping, label_color, series
 
@@ -181,4 +182,30 @@ def draw_batches(fig, sweep, agreement):
     plot_batch_sweep(sweep, left)
     plot_sign_agreement(agreement, right, n_samples=sweep.n_samples)
     fig.tight_layout()
+    return left, right
+
+
+def draw_streams(fig, variant="Yogi", stream="shrinks ×100"):
+    """The explorer: the gradient ``stream`` (left) and the steps ``|Δθ_t|/α`` of
+    Adam and ``variant`` on it (right), from ``lab.stream_steps``."""
+    if stream not in STREAMS:
+        raise ValueError(f"stream must be one of {list(STREAMS)}, got {stream!r}")
+    column = STREAMS.index(stream)
+    grads = gradient_streams()[:, column]
+    t = np.arange(1, grads.size + 1)
+    left, right = _figure(fig).subplots(1, 2)
+    left.semilogy(t, np.abs(grads), color="0.4", lw=0.8)
+    left.set(xlabel="step $t$", ylabel="$|g_t|$", ylim=(1e-3, 1e3),
+             title=f"The gradient: {stream}")
+    for i, label in enumerate(("Adam", variant)):
+        right.semilogy(t, np.maximum(stream_steps(label)[:, column], 1e-4),
+                       color=label_color(label, i + 1), lw=1.1, label=label)
+    right.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    right.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$", ylim=(1e-4, 1e2),
+              title=f"{variant} beside Adam (α = 1, ε = 1e-8)")
+    right.legend(loc="upper right")
+    for ax in (left, right):
+        ax.axvline(STREAM_SWITCH + 1, color="k", lw=0.6, ls=":")
+        ax.minorticks_off()                                   # (a redraw's slowest part)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.28)
     return left, right
