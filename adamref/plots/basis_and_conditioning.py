@@ -34,7 +34,7 @@ def _checked(name, value, kind):
 
 
 def plot_rates(rates, method="GD", ax=None, *, title=None):
-    """``1 − r`` (the error's shrinkage per step) against ``α/α*`` for every κ of
+    """``1 − ρ`` (the error's shrinkage per step, ρ the contraction) against ``α/α*`` for every κ of
     ``rates`` (a ``RateCheck``): the theory (``gd_rate``, or ``heavy_ball_rate``
     at the optimal μ) as lines, the measured contraction as circles, and for
     heavy ball the rate fitted with its ``t`` prefactor at the optimum as a star."""
@@ -59,7 +59,7 @@ def plot_rates(rates, method="GD", ax=None, *, title=None):
                         label="_fit" if i else "fitted with the $t$ prefactor")
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
     ax.set(xlabel=r"step size $\alpha / \alpha^*$",
-           ylabel=r"$1 - r$ (error shrinkage per step)",
+           ylabel=r"$1 - \rho$ (error shrinkage per step)",
            title=title or f"{method}: contraction per step")
     ax.legend(loc="best", fontsize="small", ncol=2)
     return ax
@@ -70,7 +70,7 @@ def _unreached_marker(ax, x, cap, color):
             markerfacecolor="none")
 
 
-def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None):
+def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None, legend=True):
     """The tuned steps (every start at ``f − f* ≤ tol``) of each method on each
     problem of ``experiment`` (a ``BasisExperiment``; problems along x, labelled),
     on a log scale; a method that did not reach the tolerance within the cap is
@@ -103,7 +103,8 @@ def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None):
     ax.set_xticks(x, experiment.labels)
     ax.set(xlabel="problem", ylabel=f"steps to $f - f^* \\leq$ {experiment.tol:g}",
            title=title or "Tuned steps per method")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    if legend:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return ax
 
 
@@ -113,7 +114,8 @@ def plot_rotation_cost(experiments, ax=None, *, methods=None, rotated=1, title=N
     problem ``rotated`` rotated), on a log scale: 1 means the basis does not
     matter.  A method that reached the tolerance axis-aligned but not rotated
     is an open triangle at ``cap/steps(axis-aligned)``, a lower bound of its
-    ratio; one that reached it in neither basis is left out."""
+    ratio; one that reached it in neither basis is left out.  ``rotated`` is one
+    problem index for all, or ``{label: index}``."""
     checked_mapping("experiments", experiments)
     for label, experiment in experiments.items():
         _checked(f"experiments[{label!r}]", experiment, BasisExperiment)
@@ -124,10 +126,11 @@ def plot_rotation_cost(experiments, ax=None, *, methods=None, rotated=1, title=N
     for i, name in enumerate(names):
         color, offset = method_color(name, i), (i - (len(names) - 1) / 2) * width
         shown = False
-        for j, e in enumerate(experiments.values()):
+        for j, (label, e) in enumerate(experiments.items()):
             if name not in e.methods or not np.isfinite(e.steps(name)[0]):
                 continue
-            axis_steps, rotated_steps = e.steps(name)[0], e.steps(name)[rotated]
+            index = rotated[label] if isinstance(rotated, dict) else rotated
+            axis_steps, rotated_steps = e.steps(name)[0], e.steps(name)[index]
             if np.isfinite(rotated_steps):
                 ax.plot(j + offset, rotated_steps / axis_steps, "o", color=color,
                         label="_" if shown else name)
@@ -204,3 +207,26 @@ def draw_bowl(fig, angle=20.0, condition_number=100.0, adam_lr=0.2, *, steps=500
     right.minorticks_off()                                    # (a redraw's slowest part)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
     return left, right
+
+
+def draw_rates(fig, rates):
+    """The theorems against the measurement (a ``RateCheck``): GD (left) and heavy
+    ball (right)."""
+    left, right = fig.subplots(1, 2)
+    plot_rates(rates, "GD", left)
+    plot_rates(rates, "heavy ball", right)
+    fig.tight_layout()
+    return left, right
+
+
+def draw_angles(fig, experiments, *, methods=None):
+    """One panel of ``plot_steps_by_problem`` per experiment of ``experiments``
+    (``{title: BasisExperiment}``), the legend beside the last."""
+    checked_mapping("experiments", experiments)
+    axes = np.atleast_1d(fig.subplots(1, len(experiments), sharey=True))
+    for i, (ax, (title, experiment)) in enumerate(zip(axes, experiments.items())):
+        plot_steps_by_problem(experiment, ax, methods=methods, title=title,
+                              legend=i == len(experiments) - 1)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return axes
