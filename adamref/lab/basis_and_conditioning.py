@@ -735,6 +735,45 @@ class BasisExperiment:
         return float(steps[rotated] / steps[axis_aligned])
 
 
+@dataclass(frozen=True)
+class Summary:
+    """One method on one problem, as the chapter's tables show it: ``steps``
+    (inf: the tolerance was not reached within the cap); for a method that
+    reached it, the best learning rate ``lr`` and the ``lr_range`` text of every
+    good one, and the tuned ``second`` hyperparameter (``second_name``; None for
+    one-parameter methods); for one that did not, ``floor``, the lowest
+    worst-start ``f − f*`` after the cap over its learning rates (one-parameter
+    methods; None otherwise)."""
+
+    steps: float
+    lr: float | None
+    lr_range: str | None
+    second_name: str | None
+    second: float | None
+    floor: float | None
+
+
+def summary(experiment, problem=0) -> dict:
+    """``{method: Summary}`` for problem ``problem`` of ``experiment`` (a
+    ``BasisExperiment``).  Every best value must be bracketed by its grid:
+    ``UnbracketedOptimum`` otherwise."""
+    if not isinstance(experiment, BasisExperiment):
+        raise TypeError(f"experiment must be a BasisExperiment, got {type(experiment).__name__}")
+    problem = check.integer("problem", problem, low=0)
+    if problem >= len(experiment.labels):
+        raise ValueError(f"problem must be below {len(experiment.labels)}, got {problem}")
+    out = {}
+    for name, result in experiment.methods.items():
+        if result.reached(problem):
+            tuned, second = result.tuned(problem), result.tuned_second(problem)
+            out[name] = Summary(result.best_steps(problem), tuned.best, tuned.range_text(),
+                                result.second, None if second is None else second.best, None)
+        else:
+            floor = (result.tuned_floor(problem).best_score if result.second is None else None)
+            out[name] = Summary(math.inf, None, None, result.second, None, floor)
+    return out
+
+
 def _experiment(labels, curvatures, problems, starts, grids, tol, cap):
     methods = tuned_methods(problems, starts, grids, tol=tol, cap=cap)
     initial = np.max(ProblemStack(problems).excess_loss(starts), axis=1)

@@ -262,7 +262,7 @@ def nadam_momentum_schedule(steps=20000, **nadam_options) -> np.ndarray:
 #: The NAdam controls at one learning rate: torch's schedule, its first value
 #: β1/2 at every step (ψ = 0: 0.96^0 = 1) and β1 at every step (look-ahead only).
 NADAM_CONTROLS = {"Adam": ("Adam", {}), "NAdam": ("NAdam", {}),
-                  "NAdam, μ_t = β1/2 (ψ = 0)": ("NAdam", {"momentum_decay": 0.0}),
+                  "NAdam, β1,t = β1/2 (ψ = 0)": ("NAdam", {"momentum_decay": 0.0}),
                   "NAdam, look-ahead only": ("NAdam", {"momentum_decay": LOOK_AHEAD_ONLY})}
 
 

@@ -136,7 +136,7 @@ def test_torch_nadam_and_its_first_momentum_stall_where_the_look_ahead_converges
     curves = F.nadam_at(0.1)
     start = curves["Adam"][0]
     lowest = {label: np.nanmin(curve) / start for label, curve in curves.items()}
-    assert lowest["NAdam"] > 1e-5 and lowest["NAdam, μ_t = β1/2 (ψ = 0)"] > 1e-5
+    assert lowest["NAdam"] > 1e-5 and lowest["NAdam, β1,t = β1/2 (ψ = 0)"] > 1e-5
     assert lowest["Adam"] < 1e-12 and lowest["NAdam, look-ahead only"] < 1e-12
     objective, theta0 = F.rotated_quadratic()
     one = F.curves_at({"a": ("Adam", {})}, objective, theta0, 0.1, 3000)["a"]
@@ -340,3 +340,37 @@ def test_the_figures_draw_the_lab_s_results(online, changes, labelled):
     assert labelled(ax) and [t.get_text() for t in ax.get_xticklabels()] == ["4", "full (24)"]
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         P.draw_online("fig", online)
+
+
+# -- the explorer --------------------------------------------------------------------------
+def test_gradient_streams_and_the_steps_on_them():
+    streams = F.gradient_streams()
+    assert streams.shape == (F.STREAM_STEPS, len(F.STREAMS))
+    switch = F.STREAM_SWITCH
+    assert np.all(streams[:switch, :3] == 1.0)
+    assert np.all(streams[switch:, 0] == 0.01) and np.all(streams[switch:, 1] == 100.0)
+    assert streams[switch, 2] == 100.0 and np.all(np.delete(streams[:, 2], switch) == 1.0)
+    # the Yogi column on the shrinking stream is scale_changes' run of the same stream
+    yogi = F.stream_steps("Yogi")
+    changes = F.scale_changes(before=switch, after=F.STREAM_STEPS - switch)
+    np.testing.assert_array_equal(yogi[:, 0], changes["shrinks"]["Yogi"])
+    np.testing.assert_allclose(F.stream_steps("Lion"), 1.0, rtol=1e-12)   # always α
+    np.testing.assert_allclose(F.stream_steps("Signum"), 1.0, rtol=1e-12)
+    assert F.stream_steps("Yogi") is yogi                                    # cached
+    with pytest.raises(ValueError, match="label must be 'Adam' or one of"):
+        F.stream_steps("Nesterov")
+
+
+def test_draw_streams_and_batches(labelled):
+    left, right = P.draw_streams(plt.figure(), "AdaBelief", "grows ×100")
+    assert labelled(left) and labelled(right)
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["Adam", "AdaBelief"]
+    with pytest.raises(ValueError, match="stream must be one of"):
+        P.draw_streams(plt.figure(), "Yogi", "sideways")
+    data = synthetic_digits(n_train=24, n_val=8, n_test=8)
+    sweep = F.network_batches((4, None), data=data, hidden=8, steps=4,
+                              optimizers={"Adam": ("Adam", {})}, grids={"Adam": (1e-3, 1.0)})
+    agreement = F.SignAgreement((4, None), (0.1, 0.1), np.array([0.5, 0.2]), np.array([0.7, 0.6]))
+    axes = P.draw_batches(plt.figure(), sweep, agreement)
+    assert all(labelled(ax) for ax in axes)
+    plt.close("all")
