@@ -442,9 +442,11 @@ def rare_spikes(spikes=((0.0, 0.0), (1e-3, 100.0)), *, noise=0.1, steps=1000, re
 def spike_response(spike=100.0, before=100, after=3000) -> dict:
     """``|Δθ_t|/α`` of Adam and AdaMax (defaults, α = 1) on the gradient 1 with
     one spike of ``spike`` at step ``before + 1``: ``{label: steps}``, shape
-    ``(before + 1 + after,)``.  At the spike AdaMax moves at most α (|m| ≤ u)
-    where Adam's step reaches ~(1 − β1)/√(1 − β2) ≈ 3.16α; after it, AdaMax's
-    u = |spike| decays by β2 per step, Adam's √v by √β2."""
+    ``(before + 1 + after,)``.  At the spike the spike enters AdaMax's ``u`` at
+    full size and ``m`` at ``1 − β1`` of it, so AdaMax moves about ``(1 − β1)·α``;
+    Adam's ``√v̂`` grows by less, and its step stays near α.  After it, AdaMax's
+    ``u`` (the spike, decayed) falls by β2 per step, Adam's ``√v̂`` by about √β2,
+    so AdaMax's steps stay small for longer."""
     spike = check.positive_number("spike", spike)
     before = check.integer("before", before, low=1)
     after = check.integer("after", after, low=1)
@@ -708,7 +710,7 @@ def replay_fixture(name, *, rtol=1e-12, ulps=64, directory=None) -> Replay:
     """Feed the adamref counterpart of fixture ``name`` (``tests/optim/fixtures/<name>.npz``)
     the gradients the framework received, step by step, and check every iterate
     against the framework's: within ``rtol`` relative, or ``ulps`` float64 ulps of
-    the largest |θ| for entries near zero (the tolerance of
+    the largest ``|θ|`` for entries near zero (the tolerance of
     ``tests/optim/test_reference_fixtures.py``, which replays the same fixtures
     with the gradient taken at adamref's own parameters).  Raises
     ``AssertionError`` naming the step if a gap is larger."""

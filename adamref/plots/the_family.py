@@ -62,11 +62,11 @@ def draw_steps_to_target(fig, result, *, title=""):
 
 
 def plot_momentum_schedule(mu, ax=None, *, beta1=0.9):
-    """torch NAdam's μ_t against t (log x), with Adam's constant β1."""
+    """torch NAdam's β1,t (torch's mu_t) against t (log x), with Adam's constant β1."""
     mu = np.asarray(mu, dtype=float)
     ax = axes_or_new(ax)
     t = np.arange(1, mu.size + 1)
-    ax.semilogx(t, mu, label=r"NAdam's $\mu_t$")
+    ax.semilogx(t, mu, label=r"NAdam's $\beta_{1,t}$")
     ax.axhline(beta1, color=label_color("Adam", 0), linestyle=":", label=rf"Adam: $\beta_1$ = {beta1:g}")
     ax.set(xlabel="step $t$", ylabel="weight of the momentum", ylim=(0, 1),
            title="NAdam's momentum schedule")
