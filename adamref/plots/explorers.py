@@ -17,7 +17,7 @@ from adamref.plots import (basis_and_conditioning, bias_correction, frameworks,
                            from_sgd_to_adam, generalization, memory_and_compute, moments,
                            noisy_gradients, non_convergence, per_parameter_steps,
                            seed_regression, sensitivity, the_family)
-from adamref.plots.widgets import (Explorer, Spec, beta_control, choice, log_control,
+from adamref.plots.widgets import (Control, Explorer, Spec, beta_control, choice, log_control,
                                    stepped, toggle)
 
 
@@ -113,7 +113,9 @@ def _specs() -> dict[str, Spec]:
             usage="Shrink the batch or raise α: when does the fitted slope stop settling?"),
         "the_family": Spec(
             the_family.draw_streams, figsize=(11, 4.2), controls=dict(
-                variant=choice("variant", "Yogi", tuple(family_lab.VARIANTS)),
+                # a slider over the variants in the chapter's order (stepped would sort them)
+                variant=Control("variant", "Yogi", tuple(family_lab.VARIANTS),
+                                static=tuple(family_lab.VARIANTS)),
                 stream=choice("gradient", "shrinks ×100", family_lab.STREAMS)),
             usage="Pick a variant and a gradient stream: where does its step part from Adam's?"),
         "sensitivity": Spec(
