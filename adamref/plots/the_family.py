@@ -31,6 +31,7 @@ def plot_scores(tunings: dict, ax=None, *, ylabel="score", title=None, logy=True
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    ax.minorticks_off()                        # log axes: minor ticks cost most of a draw
     ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title or "Tuning")
     ax.legend(fontsize="small")
     return ax
@@ -45,6 +46,7 @@ def plot_curves(curves: dict, ax=None, *, steps=None, ylabel=r"$f(\theta_t) - f(
         x = np.arange(values.size) if steps is None else np.asarray(steps)
         ax.semilogy(x, np.where(values > 0, values, np.nan), color=label_color(label, i),
                     label=label, linewidth=1)
+    ax.minorticks_off()
     ax.set(xlabel="step $t$", ylabel=ylabel, title=title or "Loss at the best learning rate")
     ax.legend(fontsize="small")
     return ax
@@ -61,6 +63,21 @@ def draw_steps_to_target(fig, result, *, title=""):
     return left, right
 
 
+def draw_nadam(fig, result, schedule, controls, *, lr=0.1):
+    """The NAdam experiment in one figure: steps to the target against α and the
+    loss at each best α (top, ``draw_steps_to_target``'s panels), NAdam's β1,t
+    (``schedule``) and the loss of ``controls`` (``{label: curve}``, all at one
+    learning rate ``lr``) (bottom)."""
+    axes = _figure(fig).subplots(2, 2)
+    plot_scores(result.tuned, axes[0, 0], ylabel=f"steps to {result.target:.0e} × initial loss",
+                title="Steps to the target")
+    plot_curves(result.curves, axes[0, 1])
+    plot_momentum_schedule(schedule, axes[1, 0])
+    plot_curves(controls, axes[1, 1], title=f"At one learning rate, α = {lr:g}")
+    fig.tight_layout()
+    return axes
+
+
 def plot_momentum_schedule(mu, ax=None, *, beta1=0.9):
     """torch NAdam's β1,t (torch's mu_t) against t (log x), with Adam's constant β1."""
     mu = np.asarray(mu, dtype=float)
@@ -68,10 +85,33 @@ def plot_momentum_schedule(mu, ax=None, *, beta1=0.9):
     t = np.arange(1, mu.size + 1)
     ax.semilogx(t, mu, label=r"NAdam's $\beta_{1,t}$")
     ax.axhline(beta1, color=label_color("Adam", 0), linestyle=":", label=rf"Adam: $\beta_1$ = {beta1:g}")
+    ax.minorticks_off()
     ax.set(xlabel="step $t$", ylabel="weight of the momentum", ylim=(0, 1),
            title="NAdam's momentum schedule")
     ax.legend()
     return ax
+
+
+def _scale_change_panels(axes, changes, before):
+    for ax, (kind, steps) in zip(axes, checked_mapping("changes", changes).items()):
+        steps = series(f"changes[{kind!r}]", steps)
+        for i, (label, s) in enumerate(steps.items()):
+            ax.loglog(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
+        if before is not None:
+            ax.axvline(before, color="k", linestyle=":", linewidth=1)
+        ax.minorticks_off()
+        ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
+               title=f"The gradient's scale {kind}")
+        ax.legend()
+
+
+def _online_panels(ax_x, ax_r, result, lr_index):
+    alpha = result.lrs[lr_index]
+    plot_iterates({k: v[1:, lr_index] for k, v in result.theta.items()}, ax_x,
+                  title=f"Iterates (C = {result.C:g}, β2 = {result.beta2:.3g}, α = {alpha:.2g})")
+    plot_average_regret({k: v[:, lr_index] for k, v in result.regret.items()}, ax_r)
+    for ax in (ax_x, ax_r):
+        ax.minorticks_off()
 
 
 def draw_scale_changes(fig, changes, *, before=None):
@@ -79,15 +119,7 @@ def draw_scale_changes(fig, changes, *, before=None):
     the gradient's scale shrinks (left) and grows (right); ``before`` marks the
     step of the change."""
     axes = _figure(fig).subplots(1, 2)
-    for ax, (kind, steps) in zip(axes, checked_mapping("changes", changes).items()):
-        steps = series(f"changes[{kind!r}]", steps)
-        for i, (label, s) in enumerate(steps.items()):
-            ax.loglog(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
-        if before is not None:
-            ax.axvline(before, color="k", linestyle=":", linewidth=1)
-        ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
-               title=f"The gradient's scale {kind}")
-        ax.legend()
+    _scale_change_panels(axes, changes, before)
     fig.tight_layout()
     return axes
 
@@ -96,12 +128,19 @@ def draw_online(fig, result, lr_index=2):
     """Reddi et al.'s counterexample (``OnlineResult``): iterates and average
     regret of Adam, AMSGrad and Yogi at the learning rate ``lrs[lr_index]``."""
     ax_x, ax_r = _figure(fig).subplots(1, 2)
-    alpha = result.lrs[lr_index]
-    plot_iterates({k: v[1:, lr_index] for k, v in result.theta.items()}, ax_x,
-                  title=f"Iterates (C = {result.C:g}, β2 = {result.beta2:.3g}, α = {alpha:.2g})")
-    plot_average_regret({k: v[:, lr_index] for k, v in result.regret.items()}, ax_r)
+    _online_panels(ax_x, ax_r, result, lr_index)
     fig.tight_layout()
     return ax_x, ax_r
+
+
+def draw_yogi(fig, changes, online, *, before=None, lr_index=2):
+    """Yogi's two experiments in one figure: the panels of ``draw_scale_changes``
+    (top) and of ``draw_online`` (bottom)."""
+    axes = _figure(fig).subplots(2, 2)
+    _scale_change_panels(axes[0], changes, before)
+    _online_panels(axes[1, 0], axes[1, 1], online, lr_index)
+    fig.tight_layout()
+    return axes
 
 
 def draw_comparisons(fig, comparisons: dict, *, name="", ylabel="score"):
@@ -124,6 +163,7 @@ def plot_spike_response(response: dict, ax=None, *, spike_at=None):
         ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
     if spike_at is not None:
         ax.axvline(spike_at, color="k", linestyle=":", linewidth=1)
+    ax.minorticks_off()
     ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
            title="One gradient spike, then the gradient 1 again")
     ax.legend()

@@ -326,6 +326,12 @@ def test_the_figures_draw_the_lab_s_results(online, changes, labelled):
     assert all(labelled(ax) for ax in axes)
     assert all(labelled(ax) for ax in P.draw_scale_changes(plt.figure(), changes, before=300))
     assert all(labelled(ax) for ax in P.draw_online(plt.figure(), online))
+    axes = P.draw_yogi(plt.figure(), changes, online, before=300)
+    assert axes.shape == (2, 2) and all(labelled(ax) for ax in axes.ravel())
+    curves = {"Adam": targets.curves["Adam"]}
+    axes = P.draw_nadam(plt.figure(), targets, F.nadam_momentum_schedule(100), curves, lr=0.1)
+    assert all(labelled(ax) for ax in axes.ravel())
+    assert axes[1, 1].get_title() == "At one learning rate, α = 0.1"
     objective, theta0 = F.axis_quadratic()
     tunings = {1.0: F.tune_on(F.ADAMAX_FAMILY, objective, theta0, np.array([1e-3, 1e-2, 1e-1]),
                               20, oracle=F.noisy_oracle(objective, 1.0))}
