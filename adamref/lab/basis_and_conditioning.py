@@ -29,7 +29,10 @@ lie in ``[c_min, c_max]``, ``κ = c_max/c_min``:
    everywhere, the 50-D bowls included.
 3. **Variation.**  ``dimension_experiment(seed=1)`` (another rotation, another
    start) and ``dimension_experiment(1000.0)`` (κ = 1000) beside the headline.
-4. **Tie-backs.**  ``rotated_tie_backs`` rotates the per-parameter chapter's
+4. **The explorer.**  ``bowl_runs`` runs GD, heavy ball (both at the theory's
+   step sizes), Adam at a given α and Newton on one 2-D bowl at a given angle
+   and condition number, with the paths and losses the explorer draws.
+5. **Tie-backs.**  ``rotated_tie_backs`` rotates the per-parameter chapter's
    badly scaled bowl and the sensitivity chapter's least squares (their own
    constructors, ``random_rotation`` and ``rotated_least_squares``) and tunes
    the methods on both versions.
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -731,6 +735,45 @@ class BasisExperiment:
         return float(steps[rotated] / steps[axis_aligned])
 
 
+@dataclass(frozen=True)
+class Summary:
+    """One method on one problem, as the chapter's tables show it: ``steps``
+    (inf: the tolerance was not reached within the cap); for a method that
+    reached it, the best learning rate ``lr`` and the ``lr_range`` text of every
+    good one, and the tuned ``second`` hyperparameter (``second_name``; None for
+    one-parameter methods); for one that did not, ``floor``, the lowest
+    worst-start ``f − f*`` after the cap over its learning rates (one-parameter
+    methods; None otherwise)."""
+
+    steps: float
+    lr: float | None
+    lr_range: str | None
+    second_name: str | None
+    second: float | None
+    floor: float | None
+
+
+def summary(experiment, problem=0) -> dict:
+    """``{method: Summary}`` for problem ``problem`` of ``experiment`` (a
+    ``BasisExperiment``).  Every best value must be bracketed by its grid:
+    ``UnbracketedOptimum`` otherwise."""
+    if not isinstance(experiment, BasisExperiment):
+        raise TypeError(f"experiment must be a BasisExperiment, got {type(experiment).__name__}")
+    problem = check.integer("problem", problem, low=0)
+    if problem >= len(experiment.labels):
+        raise ValueError(f"problem must be below {len(experiment.labels)}, got {problem}")
+    out = {}
+    for name, result in experiment.methods.items():
+        if result.reached(problem):
+            tuned, second = result.tuned(problem), result.tuned_second(problem)
+            out[name] = Summary(result.best_steps(problem), tuned.best, tuned.range_text(),
+                                result.second, None if second is None else second.best, None)
+        else:
+            floor = (result.tuned_floor(problem).best_score if result.second is None else None)
+            out[name] = Summary(math.inf, None, None, result.second, None, floor)
+    return out
+
+
 def _experiment(labels, curvatures, problems, starts, grids, tol, cap):
     methods = tuned_methods(problems, starts, grids, tol=tol, cap=cap)
     initial = np.max(ProblemStack(problems).excess_loss(starts), axis=1)
@@ -874,3 +917,66 @@ def rotated_tie_backs(*, seed=0, methods=TIE_BACK_METHODS, tol=TOLERANCE,
         out[name] = _experiment(["axis-aligned", f"rotated (seed {seed})"], curvatures,
                                 problems, starts, grids, tol, cap)
     return out
+
+
+# -- 5. the explorer: one 2-D bowl, four methods -------------------------------------------
+@dataclass(frozen=True)
+class BowlRuns:
+    """What ``bowl_runs`` returns: the 2-D bowl's ``rotation`` and ``curvatures``,
+    the ``start``, and per method the ``paths`` (shape ``(steps + 1, 2)``), the
+    excess ``losses`` (shape ``(steps + 1,)``; NaN once diverged) and the
+    ``steps`` to ``f − f* ≤ tol`` (inf: not within the run); ``grid`` is
+    ``(x, y, f)`` for the bowl's contour lines over ``[−extent, extent]²``."""
+
+    angle: float
+    curvatures: np.ndarray
+    rotation: np.ndarray
+    start: np.ndarray
+    paths: dict
+    losses: dict
+    steps: dict
+    grid: tuple
+    tol: float
+
+
+def _first_within(losses, tol):
+    reached = np.flatnonzero(losses <= tol)
+    return float(reached[0]) if reached.size else math.inf
+
+
+def bowl_runs(angle=20.0, condition_number=100.0, adam_lr=0.2, *, steps=300, start_index=1,
+              tol=TOLERANCE, extent=1.15, points=121) -> BowlRuns:
+    """GD at its optimal step (``optimal_gd``), heavy ball at Polyak's α and μ
+    (``optimal_heavy_ball``), Adam at ``adam_lr`` (its defaults otherwise) and
+    Newton at α = 1 on the 2-D bowl with curvatures ``(1, condition_number)``
+    turned by ``angle`` degrees, from ``circle_starts()[start_index]`` turned with
+    it: the theory's step sizes, which need no tuning and are the same in
+    every basis.  Cached: the explorer redraws the same runs often."""
+    return _bowl_runs(float(angle), float(condition_number), float(adam_lr), steps,
+                      start_index, tol, extent, points)
+
+
+@lru_cache(maxsize=64)
+def _bowl_runs(angle, condition_number, adam_lr, steps, start_index, tol, extent, points):
+    curvatures = np.array([1.0, check.positive_number("condition_number", condition_number)])
+    rotation = rotation_2d(angle)
+    bowl = Quadratic(curvatures) if angle == 0 else rotated_quadratic(curvatures, rotation)
+    start = rotate_points(circle_starts()[check.integer("start_index", start_index, low=0)],
+                          rotation)
+    gd_lr, _ = optimal_gd(curvatures)
+    hb_lr, hb_mu, _ = optimal_heavy_ball(curvatures)
+    methods = {"GD": SGD(lr=gd_lr), "heavy ball": SGD(lr=hb_lr, momentum=hb_mu),
+               "Newton": Newton(1.0, bowl.hessian),
+               "Adam": Adam(lr=check.positive_number("adam_lr", adam_lr))}
+    paths, losses, reached = {}, {}, {}
+    for name, optimizer in methods.items():
+        result = run(optimizer, bowl.gradient, start, steps, record=np.copy)
+        paths[name] = result.history
+        with np.errstate(invalid="ignore"):                # NaN once diverged
+            losses[name] = bowl.excess_loss(result.history)
+        reached[name] = _first_within(losses[name], tol)
+    axis = np.linspace(-extent, extent, points)
+    x, y = np.meshgrid(axis, axis)
+    values = bowl.excess_loss(np.stack([x, y], axis=-1))
+    return BowlRuns(angle, curvatures, rotation, start, paths, losses, reached,
+                    (x, y, values), tol)

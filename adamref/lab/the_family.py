@@ -2,8 +2,11 @@
 experiment where it behaves differently from Adam.  Computations only.
 
 - NAdam: a deterministic, rotated, ill-conditioned quadratic; steps to reach a
-  target, each optimizer at its own tuned learning rate; torch's NAdam and its
-  look-ahead alone (``momentum_decay`` so large that μ_t = β1 at every step).
+  target, each optimizer at its own tuned learning rate (``nadam_look_ahead``);
+  torch's NAdam and two controls at one learning rate (``nadam_at``): its
+  momentum schedule β1,t held at its first value β1/2 (ψ = 0) and at β1 (the
+  look-ahead alone); ``stability_limit``, the largest effective step at which
+  the update with v̂ held fixed still contracts.
 - Yogi: what Adam and Yogi do with their steps when the gradient's scale
   shrinks or grows (``scale_changes``), and Reddi et al.'s counterexample,
   where Yogi converges like AMSGrad and Adam does not (``online_counterexample``).
@@ -12,37 +15,51 @@ experiment where it behaves differently from Adam.  Computations only.
   Adam's, beside Adam's measured step per α (``lion_learning_rates``).
 - AdaMax: a noisy quadratic with rare large gradients (``rare_spikes``), and
   the steps after one spike (``spike_response``).
-- Sign descent against Adam across batch sizes (``sign_descent_batches``), on
-  any model with ``loss_and_gradient(params, batch)`` (``dataset_model`` wraps
-  a dataset problem of ``adamref.problems`` in that interface).
+- Sign descent against Adam and SGD with momentum across batch sizes, on the
+  digits network (``network_batches``, on 256 training images for 60 steps: the
+  chapter's CPU budget), with another seed at the tuned learning rates
+  (``losses_at``), and how close Adam's steps are to sign descent's
+  (``sign_agreement``).
+- The recorded fixtures of ``tests/optim/fixtures`` replayed against the
+  framework trajectories (``replay_fixture``).
+- The explorer: each variant's steps beside Adam's on four gradient streams
+  (``gradient_streams``, ``stream_steps``).
 
 Every tuned learning rate goes through ``adamref.problems.tune`` (which raises
 ``UnbracketedOptimum`` when the best value is an edge of its grid), on one grid
-per experiment shared by the optimizers it compares, with the same steps, the
-same score and the same noise draws.  Grids are rounded to 12 significant
-digits (``np.geomspace`` rounds differently on different CPUs).
+per experiment shared by the optimizers it compares (the batch-size experiment:
+one grid per optimizer, each of the same size), with the same steps, the same
+score and the same noise draws.  Grids are rounded to 12 significant digits
+(``np.geomspace`` rounds differently on different CPUs).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from adamref.lab import basis_and_conditioning as basis
 from adamref.lab.non_convergence import average_regret, cyclic_gradients, reddi_beta2
 from adamref.lab.per_parameter_steps import steps_along
 from adamref.lab.sensitivity import random_rotation
 from adamref.optim import validation as check
 from adamref.optim.adam import Adam
 from adamref.optim.adamax import AdaMax
-from adamref.optim.family import NAdam, Yogi
+from adamref.optim.family import AdaBelief, NAdam, Yogi
 from adamref.optim.optimizer import restoring
 from adamref.optim.schedules import inverse_sqrt
-from adamref.problems.datasets import (LeastSquares, LogisticRegression, gradient_oracle,
-                                      make_logistic)
+from adamref.optim.sign import Lion
+from adamref.problems.datasets import gradient_oracle, make_logistic
+from adamref.problems.digits import load_digits
+from adamref.problems.mlp import MLP
 from adamref.problems.objectives import Quadratic
 from adamref.problems.registry import make_optimizer
 from adamref.problems.runs import grid, run
+from adamref.problems.training import batch_order, train
 from adamref.problems.tuning import Tuned, tune
 from adamref.roundoff import round_significant
 
@@ -179,14 +196,14 @@ NADAM_FAMILY = {"Adam": ("Adam", {}), "NAdam": ("NAdam", {}),
 
 def rotated_quadratic(condition_number=100.0, dim=10, seed=0):
     """``(Quadratic, theta0)``: curvatures log-spaced from 1 to
-    ``condition_number`` (rounded to 12 digits), eigenvectors rotated by
-    ``sensitivity.random_rotation(dim, seed)``, a standard normal start."""
-    condition_number = check.positive_number("condition_number", condition_number)
-    dim = check.integer("dim", dim, low=2)
-    curvatures = round_significant(np.geomspace(1.0, condition_number, dim), 12)
-    objective = Quadratic(curvatures, rotation=random_rotation(dim, seed),
-                          name=f"rotated quadratic, κ = {condition_number:g}")
-    theta0 = np.random.default_rng(check.seed("seed", seed)).standard_normal(dim)
+    ``condition_number`` (``basis_and_conditioning.log_spaced_curvatures``),
+    eigenvectors rotated by ``sensitivity.random_rotation(dim, seed)``
+    (``basis_and_conditioning.rotated_quadratic``: the Hessian by einsum, the same
+    bits on every CPU), a standard normal start."""
+    curvatures = basis.log_spaced_curvatures(condition_number, dim)
+    objective = basis.rotated_quadratic(curvatures, random_rotation(curvatures.size, seed),
+                                        name=f"rotated quadratic, κ = {condition_number:g}")
+    theta0 = np.random.default_rng(check.seed("seed", seed)).standard_normal(curvatures.size)
     return objective, theta0
 
 
@@ -240,6 +257,52 @@ def nadam_momentum_schedule(steps=20000, **nadam_options) -> np.ndarray:
     NAdam gives the momentum (Adam's is β1 at every step)."""
     steps = check.integer("steps", steps, low=1)
     return NAdam(**nadam_options).momentum_schedule(np.arange(1, steps + 1))[0]
+
+
+#: The NAdam controls at one learning rate: torch's schedule, its first value
+#: β1/2 at every step (ψ = 0: 0.96^0 = 1) and β1 at every step (look-ahead only).
+NADAM_CONTROLS = {"Adam": ("Adam", {}), "NAdam": ("NAdam", {}),
+                  "NAdam, β1,t = β1/2 (ψ = 0)": ("NAdam", {"momentum_decay": 0.0}),
+                  "NAdam, look-ahead only": ("NAdam", {"momentum_decay": LOOK_AHEAD_ONLY})}
+
+
+def stability_limit(beta1=0.9, momentum_weight=1.0):
+    """The largest ``h = u·c`` for which NAdam's step with its effective step size
+    ``u = α/(√v̂ + ε)`` held fixed, ``θ ← θ − u·[(1 − w)·g + w·m]`` with
+    ``m ← β1·m + (1 − β1)·g`` and ``g = c·θ`` (one coordinate of curvature c; w the
+    ``momentum_weight``, NAdam's β1,t held constant; bias corrections at their
+    limit 1), contracts: ``2(1 + β1)/(1 + β1 − 2·w·β1)``.  ``w = 1`` is Adam,
+    ``2(1 + β1)/(1 − β1)``.
+
+    The recursion of ``(θ, u·m)`` has the matrix ``A = [[1 − (1 − wβ1)h, −wβ1],
+    [(1 − β1)h, β1]]``, with ``p(z) = det(zI − A)``: ``p(1) = (1 − β1)h > 0``,
+    ``p(−1) = 2(1 + β1) − h(1 + β1 − 2wβ1)`` and ``det A = β1(1 − (1 − w)h)``.  By
+    Jury's test both roots lie inside the unit circle iff ``p(1) > 0``,
+    ``p(−1) > 0`` and ``|det A| < 1``; the last holds whenever ``p(−1) > 0`` does
+    (since β1 ≤ 1), so the limit is where a real root leaves through −1: an
+    oscillation from step to step that grows."""
+    beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    weight = check.hyperparameter("momentum_weight", momentum_weight, low=0.0, high=1.0)
+    return 2 * (1 + beta1) / (1 + beta1 - 2 * weight * beta1)
+
+
+def curves_at(optimizers, objective, theta0, lr, steps) -> dict:
+    """``{label: excess loss at steps 0 … steps}`` of each of ``optimizers``
+    (``{label: (registry name, options)}``) at one learning rate ``lr`` on the
+    deterministic ``objective`` (NaN once a run diverged)."""
+    optimizers = _entries(optimizers)
+    lr = check.positive_number("lr", lr)
+    steps = check.integer("steps", steps, low=1)
+    theta0 = np.asarray(theta0, dtype=float)
+    return {label: run(make_optimizer(name, lr, **options), objective.gradient, theta0, steps,
+                       record=objective.excess_loss).history
+            for label, (name, options) in optimizers.items()}
+
+
+def nadam_at(lr=0.1, *, condition_number=100.0, dim=10, seed=0, steps=3000) -> dict:
+    """``curves_at`` of ``NADAM_CONTROLS`` on the NAdam experiment's quadratic."""
+    objective, theta0 = rotated_quadratic(condition_number, dim, seed)
+    return curves_at(NADAM_CONTROLS, objective, theta0, lr, steps)
 
 
 # -- Yogi: the step when the gradient's scale changes -----------------------------------
@@ -379,9 +442,11 @@ def rare_spikes(spikes=((0.0, 0.0), (1e-3, 100.0)), *, noise=0.1, steps=1000, re
 def spike_response(spike=100.0, before=100, after=3000) -> dict:
     """``|Δθ_t|/α`` of Adam and AdaMax (defaults, α = 1) on the gradient 1 with
     one spike of ``spike`` at step ``before + 1``: ``{label: steps}``, shape
-    ``(before + 1 + after,)``.  At the spike AdaMax moves at most α (|m| ≤ u)
-    where Adam's step reaches ~(1 − β1)/√(1 − β2) ≈ 3.16α; after it, AdaMax's
-    u = |spike| decays by β2 per step, Adam's √v by √β2."""
+    ``(before + 1 + after,)``.  At the spike the spike enters AdaMax's ``u`` at
+    full size and ``m`` at ``1 − β1`` of it, so AdaMax moves about ``(1 − β1)·α``;
+    Adam's ``√v̂`` grows by less, and its step stays near α.  After it, AdaMax's
+    ``u`` (the spike, decayed) falls by β2 per step, Adam's ``√v̂`` by about √β2,
+    so AdaMax's steps stay small for longer."""
     spike = check.positive_number("spike", spike)
     before = check.integer("before", before, low=1)
     after = check.integer("after", after, low=1)
@@ -438,116 +503,282 @@ def lion_learning_rates(batch_sizes=(4, 32), *, steps=1000, repeats=4, lrs=None,
     return out
 
 
-# -- sign descent against Adam across batch sizes --------------------------------------------
-class DatasetModel:
-    """A dataset problem of ``adamref.problems`` (``LeastSquares``,
-    ``LogisticRegression``) behind the interface of ``sign_descent_batches``:
-    ``n_samples``, ``initial_params()`` (zeros), and
-    ``loss_and_gradient(params, batch)`` → (the mean loss over the samples
-    ``batch``, an integer index array, and its gradient)."""
+# -- sign descent and Adam across batch sizes, on the digits network -----------------------
+#: The optimizers of the batch-size experiment: SGD with heavy-ball momentum μ = 0.9,
+#: Adam (defaults) and signum (sign descent with momentum, β1 = 0.9).
+BATCH_FAMILY = {"SGD, μ = 0.9": ("Momentum", {}), "Adam": ("Adam", {}),
+                "Signum": ("Signum", {})}
 
-    def __init__(self, problem):
-        if type(problem) not in _SAMPLE_LOSSES or problem.X.ndim != 2:
-            raise TypeError("problem must be a LeastSquares or LogisticRegression with one "
-                            f"data set, got {problem!r:.60}")
-        self.problem = problem
-        self.n_samples = problem.n_samples
+#: Each optimizer's learning-rate grid (low, high): 3 values per decade over three
+#: decades, 10 values each (the same tuning budget), placed so that each best
+#: value is inside its grid at every batch size.
+BATCH_GRIDS = {"SGD, μ = 0.9": (1e-2, 10.0), "Adam": (1e-3, 1.0), "Signum": (1e-4, 0.1)}
 
-    def initial_params(self) -> np.ndarray:
-        return np.zeros(self.problem.n_features)
-
-    def loss_and_gradient(self, params, batch):
-        batch = np.asarray(batch)
-        z = np.einsum("bd,d->b", self.problem.X[batch], params)       # x_iᵀθ on the batch
-        losses = _SAMPLE_LOSSES[type(self.problem)](z, self.problem.y[batch])
-        return float(np.mean(losses)), self.problem.gradient(params, batch)
+#: The run: the first ``N_TRAIN`` images of the digits' seeded split, the book's
+#: 64 → 32 → 10 network, ``STEPS`` steps.  (The full 1000-image training set at
+#: full batch costs about 10 s of CPU per optimizer for a 300-step sweep: more
+#: than the chapter's whole budget.)
+N_TRAIN, HIDDEN, STEPS = 256, 32, 60
 
 
-#: The loss of each sample from its score z = xᵀθ, per kind of dataset problem.
-_SAMPLE_LOSSES = {LeastSquares: lambda z, y: 0.5 * (z - y) ** 2,
-                  LogisticRegression: lambda z, y: np.logaddexp(0.0, z) - y * z}
-
-
-def dataset_model(problem) -> DatasetModel:
-    """``problem`` in the ``loss_and_gradient(params, batch)`` interface."""
-    return DatasetModel(problem)
-
-
-#: Adam, sign descent with momentum (signum) and without, as the batch-size
-#: experiment compares them.
-SIGN_FAMILY = {"Adam": ("Adam", {}), "Signum": ("Signum", {}), "SignSGD": ("SignSGD", {})}
-
-
-def _copy_tree(params):
-    if isinstance(params, np.ndarray):
-        return params.copy()
-    if isinstance(params, dict):
-        return {k: _copy_tree(v) for k, v in params.items()}
-    if isinstance(params, (list, tuple)):
-        return [_copy_tree(v) for v in params]
-    raise TypeError(f"params must be an ndarray or a list/dict of them, got {type(params).__name__}")
-
-
-def train_loss(model, optimizer, batch_size, steps, *, seed=0, evaluations=5, limit=1e6):
-    """Train ``model`` from ``model.initial_params()`` with ``optimizer`` for
-    ``steps`` minibatch steps (``batch_size`` sample indices drawn uniformly,
-    with replacement, from ``default_rng(seed)`` at each step; ``None``: all
-    samples) and return
-    the full-data loss averaged over ``evaluations`` points evenly spread over
-    the last fifth of the run (``inf`` if the loss leaves ``limit`` or is not
-    finite)."""
-    steps = check.integer("steps", steps, low=1)
-    n = model.n_samples
-    rng = np.random.default_rng(check.seed("seed", seed))
-    everything = np.arange(n)
-    at = set(np.linspace(steps - steps // 5, steps, check.integer(
-        "evaluations", evaluations, low=1)).round().astype(int).tolist())
-    params, losses = _copy_tree(model.initial_params()), []
-    with np.errstate(all="ignore"):
-        for t in range(1, steps + 1):
-            batch = everything if batch_size is None else rng.integers(0, n, batch_size)
-            _, grads = model.loss_and_gradient(params, batch)
-            optimizer.step(params, grads)
-            if t in at:
-                loss, _ = model.loss_and_gradient(params, everything)
-                if not np.isfinite(loss) or abs(loss) > limit:
-                    return np.inf
-                losses.append(loss)
-    return float(np.mean(losses))
+def batch_data(n_train=N_TRAIN, seed=0):
+    """The digits (``adamref.problems.digits.load_digits``) with ``n_train``
+    training images and 100 validation and test images (the run records their
+    error rates, the experiment uses only the training loss)."""
+    return load_digits(n_train=check.integer("n_train", n_train, low=1), n_val=100,
+                       n_test=100, seed=check.seed("seed", seed))
 
 
 @dataclass(frozen=True)
 class BatchSweep:
-    """``tuned[batch size][label]``: ``Tuned`` over ``lrs`` of the training loss
-    (``train_loss``); ``None`` stands for the full batch."""
+    """``tuned[batch size][label]``: ``Tuned`` over ``lrs[label]`` of the training
+    loss after the run (the mean cross-entropy over all ``n_samples`` training
+    images); ``None`` stands for the full batch."""
 
-    lrs: np.ndarray
+    lrs: dict
     batch_sizes: tuple
+    n_samples: int
+    steps: int
     tuned: dict
 
     def best_losses(self, label) -> np.ndarray:
         """The best training loss of ``label`` at each batch size."""
         return np.array([self.tuned[b][label].best_score for b in self.batch_sizes])
 
+    def best_lrs(self) -> dict:
+        """``{(batch size, label): best learning rate}`` (raises where a best value
+        is an edge of its grid)."""
+        return {(b, label): tuned.best for b, row in self.tuned.items()
+                for label, tuned in row.items()}
 
-def sign_descent_batches(model, batch_sizes=(8, 64, None), *, lrs=None, steps=300, seed=0,
-                         optimizers=None, factor=1.01) -> BatchSweep:
-    """Adam and sign descent (``SIGN_FAMILY`` by default) on ``model`` (an object
-    with ``n_samples``, ``initial_params()`` and ``loss_and_gradient(params,
-    batch)``), each tuned over ``lrs`` at every batch size, with the same steps,
-    the same batches (``seed``) and the same score (``train_loss``); good
-    learning rates are within ``factor`` of the best loss.  One run per
-    (optimizer, batch size, learning rate), so any model works, vectorized or not."""
-    optimizers = _entries(SIGN_FAMILY if optimizers is None else optimizers)
-    lrs = _lrs(lr_grid(1e-3, 1.0, 3) if lrs is None else lrs)
+
+def _batch_sizes(batch_sizes, n_samples):
+    if not batch_sizes:
+        raise ValueError("batch_sizes must hold at least one batch size, got none")
     for b in batch_sizes:
-        if b is not None:
-            check.integer("batch_sizes[...]", b, low=1)
+        if b is not None and check.integer("batch_sizes[...]", b, low=1) > n_samples:
+            raise ValueError(f"batch_sizes must be at most the {n_samples} training "
+                             f"images (or None: all of them), got {b}")
+    return tuple(batch_sizes)
+
+
+def _final_training_loss(network, data, optimizer, theta0, batch_size, steps, seed):
+    """Each row's training loss after ``steps`` steps (inf where it diverged)."""
+    n = len(data.y_train)
+    result = train(network, data, optimizer, theta0, steps,
+                   batch_size=n if batch_size is None else batch_size,
+                   batch_seeds=seed, every=steps)
+    return np.where(result.diverged, np.inf, result.train_loss[-1])
+
+
+def network_batches(batch_sizes=(4, 16, 64, None), *, data=None, hidden=HIDDEN, steps=STEPS,
+                    seed=0, optimizers=None, grids=None, factor=1.5) -> BatchSweep:
+    """Each optimizer of ``optimizers`` (default ``BATCH_FAMILY``) trains the digits
+    network (``MLP(hidden)``, initialization ``seed``) for ``steps`` steps at every
+    batch size (``None``: all of ``data``'s training images), every learning rate
+    of its grid (``grids``: ``{label: (low, high)}``, 3 per decade, default
+    ``BATCH_GRIDS``) at once, one network per learning rate (``training.train``),
+    all with the same minibatches (``seed``); each tuned on the training loss after
+    the run, good within ``factor`` of the best."""
+    optimizers = _entries(BATCH_FAMILY if optimizers is None else optimizers)
+    grids = BATCH_GRIDS if grids is None else grids
+    data = batch_data() if data is None else data
+    n = len(data.y_train)
+    batch_sizes = _batch_sizes(batch_sizes, n)
+    steps = check.integer("steps", steps, low=1)
+    network = MLP(hidden=check.integer("hidden", hidden, low=1), inputs=data.n_features,
+                  classes=data.n_classes)
+    start = network.init(check.seed("seed", seed))
+    lrs = {label: lr_grid(*grids[label], 3) for label in optimizers}
     tuned = {}
     for batch_size in batch_sizes:
         tuned[batch_size] = {}
         for label, (name, options) in optimizers.items():
-            scores = [train_loss(model, make_optimizer(name, float(lr), **options), batch_size,
-                                 steps, seed=seed) for lr in lrs]
-            tuned[batch_size][label] = tune(lrs, scores, factor=factor)
-    return BatchSweep(lrs, tuple(batch_sizes), tuned)
+            column = lrs[label][:, None]                       # one network per lr
+            losses = _final_training_loss(network, data, make_optimizer(name, column, **options),
+                                          np.repeat(start, column.shape[0], axis=0),
+                                          batch_size, steps, seed)
+            tuned[batch_size][label] = tune(lrs[label], losses, factor=factor)
+    return BatchSweep(lrs, batch_sizes, n, steps, tuned)
+
+
+def losses_at(sweep, *, data=None, hidden=HIDDEN, seed=1, optimizers=None) -> dict:
+    """The variation: ``{(batch size, label): training loss}`` with another
+    initialization and other minibatches (``seed``), each optimizer at the
+    learning rate ``sweep`` (a ``BatchSweep``) tuned for that batch size."""
+    optimizers = _entries(BATCH_FAMILY if optimizers is None else optimizers)
+    data = batch_data(sweep.n_samples) if data is None else data
+    network = MLP(hidden=hidden, inputs=data.n_features, classes=data.n_classes)
+    start = network.init(check.seed("seed", seed))
+    out = {}
+    for (batch_size, label), lr in sweep.best_lrs().items():
+        name, options = optimizers[label]
+        out[batch_size, label] = float(_final_training_loss(
+            network, data, make_optimizer(name, lr, **options), start, batch_size,
+            sweep.steps, seed)[0])
+    return out
+
+
+@dataclass(frozen=True)
+class SignAgreement:
+    """Adam's steps against sign descent's, per batch size: ``step`` the mean
+    ``|Δθ_i|/α`` (1 for a sign step) and ``cosine`` the mean over steps of the
+    cosine between ``Δθ`` and ``−α·sign(m)`` (1 when every coordinate moves by the
+    same amount), both over the second half of the run and over the entries
+    with ``m ≠ 0`` (a coordinate whose every gradient so far was 0, such as the
+    weights of a pixel that is 0 in every image seen, has ``sign(m) = 0``)."""
+
+    batch_sizes: tuple
+    lrs: tuple
+    step: np.ndarray
+    cosine: np.ndarray
+
+
+def step_statistics(moves, lr):
+    """``(mean |Δθ_i|/α, mean cosine)`` of the steps ``moves`` (shape ``(T, P)``,
+    ``Δθ`` of T steps) against sign steps: over the entries with ``Δθ_i ≠ 0``
+    (for Adam: ``m_i ≠ 0``), and per step ``cos(Δθ, sign(Δθ)) = Σ|Δθ_i| /
+    (‖Δθ‖·√(number of i with Δθ_i ≠ 0))``, averaged over the steps.  Both are 1
+    exactly when every moving coordinate moves by α."""
+    moves = check.float_array("moves", np.asarray(moves, dtype=float))
+    lr = check.positive_number("lr", lr)
+    moving = moves != 0
+    if moves.ndim != 2 or not moving.any(axis=1).all():
+        raise ValueError(f"moves must have shape (T, P) with some Δθ ≠ 0 at every step, "
+                         f"got shape {moves.shape}")
+    size = np.abs(moves)
+    cosine = size.sum(axis=1) / (np.sqrt(moving.sum(axis=1)) * np.sqrt(np.sum(moves * moves,
+                                                                               axis=1)))
+    return float(size.sum() / moving.sum() / lr), float(cosine.mean())
+
+
+def sign_agreement(sweep, *, data=None, hidden=HIDDEN, seed=0) -> SignAgreement:
+    """Adam (defaults) at its tuned learning rate of ``sweep`` for each batch
+    size, rerun alone (the same network and minibatches as in the sweep) with its
+    iterates recorded.  ``Δθ = −α·m̂/(√v̂ + ε)`` has the sign of −m̂, so it is
+    α·sign descent with momentum exactly where ``|m̂| = √v̂`` (ε aside)."""
+    data = batch_data(sweep.n_samples) if data is None else data
+    network = MLP(hidden=hidden, inputs=data.n_features, classes=data.n_classes)
+    start = network.init(check.seed("seed", seed))
+    steps, half = sweep.steps, sweep.steps // 2
+    sizes, lrs, mean_step, cosine = [], [], [], []
+    for batch_size in sweep.batch_sizes:
+        lr = sweep.tuned[batch_size]["Adam"].best
+        n = len(data.y_train)
+        order = iter(batch_order(n, n if batch_size is None else batch_size, steps, seed))
+
+        def gradient(theta, order=order):
+            rows = next(order)                                 # this step's examples
+            return network.loss_and_gradient(theta, data.X_train[rows], data.y_train[rows])[1]
+
+        path = run(Adam(lr), gradient, start, steps, record=np.copy).history
+        step, cos = step_statistics(np.diff(path[:, 0], axis=0)[half:], lr)
+        sizes.append(batch_size)
+        lrs.append(lr)
+        mean_step.append(step)
+        cosine.append(cos)
+    return SignAgreement(tuple(sizes), tuple(lrs), np.array(mean_step), np.array(cosine))
+
+
+# -- the recorded fixtures, replayed --------------------------------------------------------
+#: The framework functions the family's fixtures were recorded from, and the
+#: adamref class that must take the same steps.
+RECORDED = {"torch.optim.NAdam": NAdam, "torch.optim.Adamax": AdaMax, "optax.yogi": Yogi,
+            "optax.adabelief": AdaBelief, "optax.lion": Lion}
+
+#: Where the fixtures live in the repository (``tests/optim/fixtures``).
+FIXTURE_DIR = Path(__file__).resolve().parents[2] / "tests" / "optim" / "fixtures"
+
+#: The frameworks' names for adamref's keywords (torch's ``betas`` is a pair).
+_KEYWORDS = {"learning_rate": "lr", "b1": "beta1", "b2": "beta2"}
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One fixture replayed: the framework function, its keyword arguments, the
+    versions it was recorded with, the steps, and the checked agreement."""
+
+    name: str
+    function: str
+    kwargs: dict
+    versions: str
+    steps: int
+    agreement: str
+
+
+def replay_fixture(name, *, rtol=1e-12, ulps=64, directory=None) -> Replay:
+    """Feed the adamref counterpart of fixture ``name`` (``tests/optim/fixtures/<name>.npz``)
+    the gradients the framework received, step by step, and check every iterate
+    against the framework's: within ``rtol`` relative, or ``ulps`` float64 ulps of
+    the largest ``|θ|`` for entries near zero (the tolerance of
+    ``tests/optim/test_reference_fixtures.py``, which replays the same fixtures
+    with the gradient taken at adamref's own parameters).  Raises
+    ``AssertionError`` naming the step if a gap is larger."""
+    path = Path(FIXTURE_DIR if directory is None else directory) / f"{name}.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"no fixture {name!r}: {path} does not exist (the fixtures "
+                                f"are in the repository's tests/optim/fixtures)")
+    with np.load(path, allow_pickle=False) as fixture:
+        function = str(fixture["optimizer"])
+        kwargs = json.loads(str(fixture["kwargs_json"]))
+        theta, grads = fixture["theta0"].copy(), fixture["grads"]
+        trajectory, versions = fixture["trajectory"], fixture["meta_versions"]
+    if function not in RECORDED:
+        raise ValueError(f"fixture {name!r} records {function}, not one of {list(RECORDED)}")
+    keywords = {_KEYWORDS.get(k, k): v for k, v in kwargs.items() if k != "betas"}
+    if "betas" in kwargs:
+        keywords["beta1"], keywords["beta2"] = kwargs["betas"]
+    optimizer = RECORDED[function](**keywords)
+    spacing = ulps * float(np.finfo(np.float64).eps)
+    for step, (grad, expected) in enumerate(zip(grads, trajectory), start=1):
+        optimizer.step(theta, grad)
+        allowed = np.maximum(rtol * np.abs(expected), spacing * np.max(np.abs(expected)))
+        if np.any(np.abs(theta - expected) > allowed):
+            raise AssertionError(f"{name}: θ differs from {function}'s at step {step} by "
+                                 f"{np.max(np.abs(theta - expected)):.3g}")
+    return Replay(name, function, kwargs, ", ".join(str(v) for v in versions.ravel()),
+                  len(trajectory), f"within {rtol:g} relative (or {ulps} ulps of max|θ|) "
+                                   f"at every one of {len(trajectory)} steps")
+
+
+# -- the explorer: each variant's steps on four gradient streams ---------------------------
+#: The variants the explorer offers, with Adam's ε = 1e-8 where theirs differs
+#: (Yogi 1e-3, AdaBelief 1e-16) and Lion without decay: only their own line differs.
+VARIANTS = {"NAdam": ("NAdam", {}), "AdaMax": ("AdaMax", {}),
+            "Yogi": ("Yogi", {"eps": 1e-8}), "AdaBelief": ("AdaBelief", {"eps": 1e-8}),
+            "Lion": ("Lion", {"weight_decay": 0.0}), "Signum": ("Signum", {})}
+
+#: The gradient streams of the explorer: 1 for ``STREAM_SWITCH`` steps, then
+#: something else until ``STREAM_STEPS``.
+STREAM_STEPS, STREAM_SWITCH = 2000, 300
+STREAMS = ("shrinks ×100", "grows ×100", "one spike ×100", "noisy, E[g] = 0.3, σ = 1")
+
+
+@lru_cache(maxsize=1)
+def gradient_streams() -> np.ndarray:
+    """The explorer's four gradient streams as the columns of one array (shape
+    ``(STREAM_STEPS, 4)``, in the order of ``STREAMS``): the constant gradient 1
+    for ``STREAM_SWITCH`` steps, then 1/100, 100, 1 with one spike of 100 at the
+    first step after the switch; the last is ``N(0.3, 1)`` throughout (seed 0)."""
+    t = np.arange(STREAM_STEPS)
+    after = t >= STREAM_SWITCH
+    streams = np.ones((STREAM_STEPS, len(STREAMS)))
+    streams[after, 0] = 0.01
+    streams[after, 1] = 100.0
+    streams[STREAM_SWITCH, 2] = 100.0
+    streams[:, 3] = 0.3 + np.random.default_rng(0).standard_normal(STREAM_STEPS)
+    streams.flags.writeable = False
+    return streams
+
+
+@lru_cache(maxsize=len(VARIANTS) + 1)
+def stream_steps(label) -> np.ndarray:
+    """``|Δθ_t|/α`` of ``label`` (``"Adam"`` or a key of ``VARIANTS``, at α = 1) on
+    every stream of ``gradient_streams``: shape ``(STREAM_STEPS, 4)``.  Cached
+    (the explorer asks for the same runs again and again)."""
+    name, options = ("Adam", {}) if label == "Adam" else VARIANTS.get(label, (None, None))
+    if name is None:
+        raise ValueError(f"label must be 'Adam' or one of {list(VARIANTS)}, got {label!r}")
+    steps = np.abs(steps_along(make_optimizer(name, 1.0, **options), gradient_streams()))
+    steps.flags.writeable = False
+    return steps

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from adamref.lab.basis_and_conditioning import (BasisExperiment, MethodResult, RateCheck,
-                                                gd_rate, heavy_ball_rate,
+                                                bowl_runs, gd_rate, heavy_ball_rate,
                                                 log_spaced_curvatures, optimal_gd,
                                                 optimal_heavy_ball)
 from adamref.plots.style import COLORS, axes_or_new, checked_mapping
@@ -34,7 +34,7 @@ def _checked(name, value, kind):
 
 
 def plot_rates(rates, method="GD", ax=None, *, title=None):
-    """``1 − r`` (the error's shrinkage per step) against ``α/α*`` for every κ of
+    """``1 − ρ`` (the error's shrinkage per step, ρ the contraction) against ``α/α*`` for every κ of
     ``rates`` (a ``RateCheck``): the theory (``gd_rate``, or ``heavy_ball_rate``
     at the optimal μ) as lines, the measured contraction as circles, and for
     heavy ball the rate fitted with its ``t`` prefactor at the optimum as a star."""
@@ -59,7 +59,7 @@ def plot_rates(rates, method="GD", ax=None, *, title=None):
                         label="_fit" if i else "fitted with the $t$ prefactor")
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
     ax.set(xlabel=r"step size $\alpha / \alpha^*$",
-           ylabel=r"$1 - r$ (error shrinkage per step)",
+           ylabel=r"$1 - \rho$ (error shrinkage per step)",
            title=title or f"{method}: contraction per step")
     ax.legend(loc="best", fontsize="small", ncol=2)
     return ax
@@ -70,7 +70,7 @@ def _unreached_marker(ax, x, cap, color):
             markerfacecolor="none")
 
 
-def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None):
+def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None, legend=True):
     """The tuned steps (every start at ``f − f* ≤ tol``) of each method on each
     problem of ``experiment`` (a ``BasisExperiment``; problems along x, labelled),
     on a log scale; a method that did not reach the tolerance within the cap is
@@ -103,7 +103,8 @@ def plot_steps_by_problem(experiment, ax=None, *, methods=None, title=None):
     ax.set_xticks(x, experiment.labels)
     ax.set(xlabel="problem", ylabel=f"steps to $f - f^* \\leq$ {experiment.tol:g}",
            title=title or "Tuned steps per method")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    if legend:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return ax
 
 
@@ -113,7 +114,8 @@ def plot_rotation_cost(experiments, ax=None, *, methods=None, rotated=1, title=N
     problem ``rotated`` rotated), on a log scale: 1 means the basis does not
     matter.  A method that reached the tolerance axis-aligned but not rotated
     is an open triangle at ``cap/steps(axis-aligned)``, a lower bound of its
-    ratio; one that reached it in neither basis is left out."""
+    ratio; one that reached it in neither basis is left out.  ``rotated`` is one
+    problem index for all, or ``{label: index}``."""
     checked_mapping("experiments", experiments)
     for label, experiment in experiments.items():
         _checked(f"experiments[{label!r}]", experiment, BasisExperiment)
@@ -124,10 +126,11 @@ def plot_rotation_cost(experiments, ax=None, *, methods=None, rotated=1, title=N
     for i, name in enumerate(names):
         color, offset = method_color(name, i), (i - (len(names) - 1) / 2) * width
         shown = False
-        for j, e in enumerate(experiments.values()):
+        for j, (label, e) in enumerate(experiments.items()):
             if name not in e.methods or not np.isfinite(e.steps(name)[0]):
                 continue
-            axis_steps, rotated_steps = e.steps(name)[0], e.steps(name)[rotated]
+            index = rotated[label] if isinstance(rotated, dict) else rotated
+            axis_steps, rotated_steps = e.steps(name)[0], e.steps(name)[index]
             if np.isfinite(rotated_steps):
                 ax.plot(j + offset, rotated_steps / axis_steps, "o", color=color,
                         label="_" if shown else name)
@@ -170,3 +173,60 @@ def plot_tuning(result, labels, ax=None, *, title=None):
            title=title or f"Tuning {result.name} (ringed: good values)")
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+def draw_bowl(fig, angle=20.0, condition_number=100.0, adam_lr=0.2, *, steps=500):
+    """The explorer: GD and heavy ball at the theory's step sizes, Adam at
+    ``adam_lr`` and Newton on the 2-D bowl with curvatures 1 and
+    ``condition_number`` turned by ``angle`` degrees (``lab.bowl_runs``): the
+    paths over the contour lines (left), ``f − f*`` per step (right)."""
+    if not hasattr(fig, "add_subplot"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    runs = bowl_runs(angle, condition_number, adam_lr, steps=steps)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.35]})
+    x, y, values = runs.grid
+    left.contour(x, y, values, levels=np.geomspace(1e-3, values.max(), 9), colors="0.75",
+                 linewidths=0.7)
+    for axis in runs.rotation.T:                               # the bowl's eigenvectors
+        left.plot(*np.outer([-1.1, 1.1], axis).T, color="0.6", lw=0.6, ls=":")
+    for i, (name, path) in enumerate(runs.paths.items()):
+        left.plot(path[:, 0], path[:, 1], "-", color=method_color(name, i), lw=1,
+                  marker="." if name == "Newton" else None)
+        steps_text = "—" if not np.isfinite(runs.steps[name]) else f"{runs.steps[name]:.0f}"
+        losses = np.where(runs.losses[name] > 0, runs.losses[name], np.nan)
+        right.semilogy(np.arange(losses.size), losses, color=method_color(name, i), lw=1.2,
+                       label=f"{name}: {steps_text} steps")
+    left.plot(*runs.start, "ko", markersize=4)
+    left.set(xlim=(-1.15, 1.15), ylim=(-1.15, 1.15), aspect="equal", xlabel=r"$\theta_1$",
+             ylabel=r"$\theta_2$", title=f"κ = {condition_number:g}, turned by φ = {angle:g}°")
+    right.axhline(runs.tol, color="0.5", lw=0.8, ls="-.")
+    right.set(xlabel="step $t$", ylabel=r"$f(\theta_t) - f^*$", ylim=(1e-12, 1e2),
+              title=f"Steps to $f - f^* \\leq$ {runs.tol:g} (— : not in {steps})")
+    right.legend(loc="upper right", fontsize="small")
+    right.set_yticks(10.0 ** np.arange(-12, 3, 2))
+    right.minorticks_off()                                    # (a redraw's slowest part)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
+    return left, right
+
+
+def draw_rates(fig, rates):
+    """The theorems against the measurement (a ``RateCheck``): GD (left) and heavy
+    ball (right)."""
+    left, right = fig.subplots(1, 2)
+    plot_rates(rates, "GD", left)
+    plot_rates(rates, "heavy ball", right)
+    fig.tight_layout()
+    return left, right
+
+
+def draw_angles(fig, experiments, *, methods=None):
+    """One panel of ``plot_steps_by_problem`` per experiment of ``experiments``
+    (``{title: BasisExperiment}``), the legend beside the last."""
+    checked_mapping("experiments", experiments)
+    axes = np.atleast_1d(fig.subplots(1, len(experiments), sharey=True))
+    for i, (ax, (title, experiment)) in enumerate(zip(axes, experiments.items())):
+        plot_steps_by_problem(experiment, ax, methods=methods, title=title,
+                              legend=i == len(experiments) - 1)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return axes

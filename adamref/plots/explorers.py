@@ -16,11 +16,13 @@ from adamref.lab import bias_correction as bias_lab
 from adamref.lab import from_sgd_to_adam as lineage_lab
 from adamref.lab import generalization as general_lab
 from adamref.lab import seed_regression as seed_lab
+from adamref.lab import the_family as family_lab
 from adamref.lab import worst_case_step as worst_lab
-from adamref.plots import (adam_on_a_network, bias_correction, frameworks, from_sgd_to_adam,
-                           generalization, low_precision, memory_and_compute, moments,
-                           noisy_gradients, non_convergence, per_parameter_steps,
-                           schedules_and_warmup, seed_regression, sensitivity, worst_case_step)
+from adamref.plots import (adam_on_a_network, basis_and_conditioning, bias_correction,
+                           frameworks, from_sgd_to_adam, generalization, low_precision,
+                           memory_and_compute, moments, noisy_gradients, non_convergence,
+                           per_parameter_steps, schedules_and_warmup, seed_regression,
+                           sensitivity, the_family, worst_case_step)
 from adamref.plots.widgets import (Control, Explorer, Spec, beta_control, choice,
                                    log_control, stepped, toggle)
 
@@ -36,6 +38,14 @@ def _specs() -> dict[str, Spec]:
                 curve=choice("curve", "validation error", tuple(adam_on_a_network.CURVES))),
             usage="Pick an optimizer and a schedule: which learning rates learn, which "
                   "crawl, which kill the network?"),
+        "basis_and_conditioning": Spec(
+            basis_and_conditioning.draw_bowl, figsize=(11, 4.4), controls=dict(
+                angle=stepped("rotation φ (°)", 20.0, (0.0, 5.0, 10.0, 20.0, 30.0, 45.0),
+                              static=(0.0, 20.0, 45.0)),
+                condition_number=stepped("κ", 100.0, (10.0, 30.0, 100.0, 300.0, 1000.0),
+                                         static=(100.0, 1000.0)),
+                adam_lr=log_control("Adam's α", 0.2, 1e-3, 10.0, static=(0.05, 0.2, 1.0))),
+            usage="Turn the bowl: GD's and heavy ball's curves stay put, Adam's move."),
         "bias_correction": Spec(
             bias_correction.draw_bias_correction, figsize=(11, 4), controls=dict(
                 # the values of the lab's one cached sweep: a slider move only redraws
@@ -146,6 +156,13 @@ def _specs() -> dict[str, Spec]:
                 noise=stepped("noise σ", seed_lab.NOISE, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))),
             usage="Give it 1000 epochs, shrink the batch or raise α: when does the weight "
                   "settle, and how much does it jitter?"),
+        "the_family": Spec(
+            the_family.draw_streams, figsize=(11, 4.2), controls=dict(
+                # a slider over the variants in the chapter's order (stepped would sort them)
+                variant=Control("variant", "Yogi", tuple(family_lab.VARIANTS),
+                                static=tuple(family_lab.VARIANTS)),
+                stream=choice("gradient", "shrinks ×100", family_lab.STREAMS)),
+            usage="Pick a variant and a gradient stream: where does its step part from Adam's?"),
         "sensitivity": Spec(
             sensitivity.draw_sensitivity, figsize=(12, 4.3), controls=dict(
                 problem=choice("problem", "least squares", ("least squares", "Rosenbrock")),

@@ -425,6 +425,27 @@ class TestExperiments:
         with pytest.raises(ValueError, match=r"methods \['full-matrix AdaGrad'\] have no default"):
             lab.rotated_tie_backs(methods=("full-matrix AdaGrad",))
 
+    def test_summary_reports_tuned_values_and_floors(self, angles):
+        table = lab.summary(angles, 1)
+        assert set(table) == set(angles.methods)
+        gd = table["GD"]
+        assert gd.steps == angles.steps("GD")[1] and gd.lr == angles.methods["GD"].tuned(1).best
+        assert gd.lr_range == angles.methods["GD"].tuned(1).range_text() and gd.second is None
+        hb = table["heavy ball"]
+        assert hb.second_name == "momentum"
+        assert hb.second == angles.methods["heavy ball"].tuned_second(1).best
+        c = (1.0, 100.0)
+        sign = lab.tuned_methods([Quadratic(c)], lab.circle_starts(4)[None],
+                                 {"sign descent": lab.default_grids(c)["sign descent"]}, cap=300)
+        experiment = lab.BasisExperiment(("φ = 0°",), np.array(c), lab.circle_starts(4)[None],
+                                         sign, np.ones(1), np.ones(1), np.ones(1), np.ones(1),
+                                         lab.TOLERANCE, 300)
+        row = lab.summary(experiment)["sign descent"]
+        assert row.steps == math.inf and row.lr is None
+        assert row.floor == sign["sign descent"].tuned_floor(0).best_score
+        with pytest.raises(ValueError, match="problem must be below 3"):
+            lab.summary(angles, 3)
+
     def test_experiment_checks(self):
         with pytest.raises(ValueError, match="curvatures must be 2 numbers"):
             lab.angle_experiment(curvatures=(1.0, 2.0, 3.0))
@@ -470,3 +491,39 @@ class TestPlots:
         plt.close(ax.figure)
         with pytest.raises(ValueError, match="labels must name the 3 problems"):
             plots.plot_tuning(angles.methods["Adam"], ["one"])
+
+
+# -- the explorer ---------------------------------------------------------------------------------
+class TestExplorer:
+    def test_bowl_runs_use_the_theory_s_steps_in_every_basis(self):
+        axis, turned = lab.bowl_runs(0.0, 100.0, 0.2), lab.bowl_runs(30.0, 100.0, 0.2)
+        assert set(axis.paths) == {"GD", "heavy ball", "Newton", "Adam"}
+        for name in ("GD", "heavy ball", "Newton"):          # equivariant: the same losses
+            np.testing.assert_allclose(turned.losses[name], axis.losses[name], rtol=1e-6,
+                                       atol=1e-14)
+            assert turned.steps[name] == axis.steps[name]
+        assert axis.steps["Newton"] == 1
+        assert turned.steps["Adam"] != axis.steps["Adam"]
+        # GD at optimal_gd's step from the chapter's start, run directly
+        start = lab.circle_starts()[1]
+        gd = run(SGD(lr=lab.optimal_gd([1.0, 100.0])[0]), Quadratic([1.0, 100.0]).gradient,
+                 start, 300, record=np.copy).history
+        np.testing.assert_array_equal(axis.paths["GD"], gd)
+        x, y, f = axis.grid
+        assert x.shape == y.shape == f.shape and f.min() >= 0
+        assert lab.bowl_runs(30.0, 100.0, 0.2) is turned          # cached
+
+    def test_draw_bowl_and_the_chapter_figures(self, rates, angles, labelled):
+        fig = plt.figure()
+        left, right = plots.draw_bowl(fig, 45.0, 1000.0, 0.05)
+        assert labelled(left) and labelled(right)
+        assert len(right.get_legend().get_texts()) == 4
+        plt.close(fig)
+        axes = plots.draw_rates(plt.figure(), rates)
+        assert all(labelled(ax) for ax in axes)
+        axes = plots.draw_angles(plt.figure(), {"a": angles, "b": angles})
+        assert axes[0].get_legend() is None and axes[1].get_legend() is not None
+        assert [ax.get_title() for ax in axes] == ["a", "b"]
+        plt.close("all")
+        with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+            plots.draw_bowl("fig")

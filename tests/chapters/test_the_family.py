@@ -9,8 +9,10 @@ import pytest
 import adamref
 from adamref.lab import the_family as F
 from adamref.plots import the_family as P
-from adamref.problems import make_least_squares, make_logistic, make_optimizer, run
-from adamref.problems.tuning import Tuned
+from adamref.problems import run
+from adamref.problems.digits import synthetic_digits
+from adamref.problems.mlp import MLP
+from adamref.problems.training import batch_order, train
 from adamref.roundoff import round_significant
 
 
@@ -111,6 +113,44 @@ def test_the_look_ahead_reaches_the_target_first_on_the_chapter_s_quadratic():
         tuned.best                                        # bracketed: raises otherwise
 
 
+def test_stability_limit_is_where_the_frozen_recursion_stops_contracting():
+    for beta1, w in [(0.9, 1.0), (0.9, 0.45), (0.9, 0.9), (0.5, 1.0), (0.8, 0.0)]:
+        limit = F.stability_limit(beta1, w)
+
+        def radius(h):
+            a = np.array([[1 - (1 - w * beta1) * h, -w * beta1], [(1 - beta1) * h, beta1]])
+            return np.max(np.abs(np.linalg.eigvals(a)))
+        assert radius(0.999 * limit) < 1 < radius(1.001 * limit)
+        # the matrix is NAdam's step with u = α/√v̂ frozen, on the state (θ, u·m)
+        c, u = 4.0, 0.5 * limit / 4.0
+        theta, m = 1.0, 0.3
+        a = np.array([[1 - (1 - w * beta1) * u * c, -w * beta1], [(1 - beta1) * u * c, beta1]])
+        expected = a @ [theta, u * m]
+        m = beta1 * m + (1 - beta1) * c * theta                        # m ← β1 m + (1 − β1) g
+        theta = theta - u * ((1 - w) * c * theta + w * m)              # θ ← θ − u[(1 − w)g + w m]
+        np.testing.assert_allclose([theta, u * m], expected, rtol=1e-13)
+    assert F.stability_limit(0.9, 1.0) == pytest.approx(38.0)        # Adam: 2(1 + β1)/(1 − β1)
+
+
+def test_torch_nadam_and_its_first_momentum_stall_where_the_look_ahead_converges():
+    curves = F.nadam_at(0.1)
+    start = curves["Adam"][0]
+    lowest = {label: np.nanmin(curve) / start for label, curve in curves.items()}
+    assert lowest["NAdam"] > 1e-5 and lowest["NAdam, β1,t = β1/2 (ψ = 0)"] > 1e-5
+    assert lowest["Adam"] < 1e-12 and lowest["NAdam, look-ahead only"] < 1e-12
+    objective, theta0 = F.rotated_quadratic()
+    one = F.curves_at({"a": ("Adam", {})}, objective, theta0, 0.1, 3000)["a"]
+    np.testing.assert_array_equal(one, curves["Adam"])
+
+
+def test_the_nadam_quadratic_has_a_portable_hessian():
+    objective, theta0 = F.rotated_quadratic(100.0, 10, 0)
+    np.testing.assert_array_equal(objective.hessian, objective.hessian.T)
+    np.testing.assert_allclose(np.linalg.eigvalsh(objective.hessian),
+                               np.geomspace(1, 100, 10), rtol=1e-9)
+    assert theta0.shape == (10,)
+
+
 # -- Yogi --------------------------------------------------------------------------------
 def test_yogi_keeps_its_step_small_after_the_gradient_shrinks(changes):
     shrinks, grows = changes["shrinks"], changes["grows"]
@@ -169,42 +209,112 @@ def test_lion_needs_a_several_times_smaller_learning_rate():
         assert tunings["Adam"].best_step_per_lr < 0.3
 
 
-# -- sign descent across batch sizes ---------------------------------------------------------
-@pytest.mark.parametrize("make", [lambda: make_least_squares(50, 5, seed=2),
-                                  lambda: make_logistic(50, 5, seed=2)])
-def test_dataset_model_gives_the_problem_s_loss_and_gradient(make):
-    problem = make()
-    model = F.dataset_model(problem)
-    theta = np.linspace(-1, 1, 5)
-    loss, grad = model.loss_and_gradient(theta, np.arange(50))
-    assert loss == pytest.approx(float(problem.loss(theta)), rel=1e-13)
-    np.testing.assert_allclose(grad, problem.gradient(theta), rtol=1e-12, atol=1e-15)
-    rows = np.array([3, 3, 7])
-    np.testing.assert_array_equal(model.loss_and_gradient(theta, rows)[1],
-                                  problem.gradient(theta, rows))
-    assert model.initial_params().shape == (5,) and model.n_samples == 50
-    with pytest.raises(TypeError, match="LeastSquares or LogisticRegression"):
-        F.dataset_model(adamref.problems.Quadratic())
+# -- sign descent across batch sizes, on the digits network ------------------------------------
+@pytest.fixture(scope="module")
+def small_sweep():
+    data = synthetic_digits(n_train=24, n_val=8, n_test=8, seed=0)
+    grids = {"Adam": (1e-3, 1.0), "Signum": (1e-3, 1.0)}
+    optimizers = {k: F.BATCH_FAMILY[k] for k in grids}
+    return data, F.network_batches((4, None), data=data, hidden=8, steps=12,
+                                   optimizers=optimizers, grids=grids)
 
 
-def test_train_loss_is_seeded_and_reports_divergence_as_inf():
-    model = F.dataset_model(make_least_squares(60, 4, seed=1))
-    a = F.train_loss(model, adamref.Adam(lr=0.05), 8, 50, seed=3)
-    b = F.train_loss(model, adamref.Adam(lr=0.05), 8, 50, seed=3)
-    assert a == b and np.isfinite(a)
-    assert a != F.train_loss(model, adamref.Adam(lr=0.05), 8, 50, seed=4)
-    assert F.train_loss(model, make_optimizer("SGD", 100.0), None, 50) == np.inf
+def test_network_batches_tunes_each_optimizer_on_one_network_per_learning_rate(small_sweep):
+    data, sweep = small_sweep
+    assert sweep.batch_sizes == (4, None) and sweep.n_samples == 24 and sweep.steps == 12
+    tuned = sweep.tuned[4]["Adam"]
+    np.testing.assert_array_equal(tuned.values, F.lr_grid(1e-3, 1.0, 3))
+    # one row of the K-network run is the network trained alone at that rate
+    network = MLP(hidden=8)
+    for k in (0, 5):
+        alone = train(network, data, adamref.Adam(tuned.values[k]), network.init(0), 12,
+                      batch_size=4, batch_seeds=0, every=12)
+        assert tuned.scores[k] == alone.train_loss[-1, 0]
+    # the full batch is every image, every step
+    full = train(network, data, adamref.Adam(tuned.values[3]), network.init(0), 12,
+                 batch_size=24, batch_seeds=0, every=12)
+    assert sweep.tuned[None]["Adam"].scores[3] == full.train_loss[-1, 0]
+    np.testing.assert_array_equal(sweep.best_losses("Adam"),
+                                  [sweep.tuned[b]["Adam"].best_score for b in (4, None)])
 
 
-def test_sign_descent_batches_tunes_every_optimizer_at_every_batch_size():
-    model = F.dataset_model(make_logistic(80, 4, seed=0))
-    sweep = F.sign_descent_batches(model, (4, None), lrs=np.array([1e-3, 1e-2, 1e-1, 1.0]),
-                                   steps=40)
-    assert set(sweep.tuned) == {4, None}
-    for tunings in sweep.tuned.values():
-        assert set(tunings) == set(F.SIGN_FAMILY)
-        assert all(isinstance(t, Tuned) for t in tunings.values())
-    assert sweep.best_losses("Adam").shape == (2,)
+def test_losses_at_the_sweep_s_seed_are_the_sweep_s_best_scores(small_sweep):
+    data, sweep = small_sweep
+    best = sweep.best_lrs()                                # every best value bracketed
+    optimizers = {k: F.BATCH_FAMILY[k] for k in ("Adam", "Signum")}
+    same = F.losses_at(sweep, data=data, hidden=8, seed=0, optimizers=optimizers)
+    assert set(same) == set(best)
+    for (b, label), loss in same.items():
+        assert loss == sweep.tuned[b][label].best_score
+    other = F.losses_at(sweep, data=data, hidden=8, seed=1, optimizers=optimizers)
+    assert other != same
+
+
+def test_step_statistics_are_one_for_sign_steps_only():
+    rng = np.random.default_rng(0)
+    signs = np.sign(rng.standard_normal((5, 40)))
+    signs[:, :7] = 0.0                                          # coordinates that never move
+    assert F.step_statistics(0.3 * signs, 0.3) == pytest.approx((1.0, 1.0), rel=1e-14)
+    # half the moving coordinates at a quarter of the step: mean 5/8, cosine (1 + ¼)/√(2(1 + 1/16))
+    steps = 0.3 * signs
+    steps[:, 7::2] *= 0.25
+    moving = (signs != 0)
+    quarter = moving & (np.arange(40) >= 7) & (np.arange(40) % 2 == 1)
+    mean = (moving.sum() - 0.75 * quarter.sum()) / moving.sum()
+    assert F.step_statistics(steps, 0.3)[0] == pytest.approx(mean, rel=1e-12)
+    full, small = (moving & ~quarter).sum(axis=1), quarter.sum(axis=1)
+    cosine = (full + 0.25 * small) / (np.sqrt(full + small) * np.sqrt(full + small / 16))
+    assert F.step_statistics(steps, 0.3)[1] == pytest.approx(cosine.mean(), rel=1e-12)
+    with pytest.raises(ValueError, match="some Δθ ≠ 0 at every step"):
+        F.step_statistics(np.zeros((2, 3)), 0.1)
+
+
+def test_sign_agreement_measures_adam_s_own_steps(small_sweep):
+    data, sweep = small_sweep
+    agreement = F.sign_agreement(sweep, data=data, hidden=8)
+    assert agreement.batch_sizes == (4, None)
+    assert agreement.lrs == tuple(sweep.tuned[b]["Adam"].best for b in (4, None))
+    network = MLP(hidden=8)
+    order = iter(batch_order(24, 4, 12, 0))
+
+    def gradient(theta):
+        rows = next(order)
+        return network.loss_and_gradient(theta, data.X_train[rows], data.y_train[rows])[1]
+    lr = agreement.lrs[0]
+    path = run(adamref.Adam(lr), gradient, network.init(0), 12, record=np.copy).history
+    expected = F.step_statistics(np.diff(path[:, 0], axis=0)[6:], lr)
+    assert (agreement.step[0], agreement.cosine[0]) == expected
+    assert np.all(agreement.step < 1) and np.all((0 < agreement.cosine) & (agreement.cosine < 1))
+
+
+def test_batch_sizes_are_checked():
+    data = synthetic_digits(n_train=24, n_val=8, n_test=8)
+    with pytest.raises(ValueError, match="batch_sizes must be at most the 24 training images"):
+        F.network_batches((4, 32), data=data, hidden=8, steps=2)
+    with pytest.raises(ValueError, match="batch_sizes must hold at least one"):
+        F.network_batches((), data=data, hidden=8, steps=2)
+
+
+# -- the recorded fixtures -----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["ref_torch_nadam", "ref_torch_nadam_betas_eps_decay",
+                                  "ref_torch_adamax", "ref_optax_yogi", "ref_optax_adabelief",
+                                  "ref_optax_lion_betas_decay"])
+def test_replay_fixture_follows_the_framework(name):
+    replay = F.replay_fixture(name)
+    assert replay.steps == 50 and replay.function in F.RECORDED
+    assert "at every one of 50 steps" in replay.agreement and "numpy" in replay.versions
+
+
+def test_replay_fixture_fails_on_a_wrong_trajectory_or_a_missing_file(tmp_path):
+    with np.load(F.FIXTURE_DIR / "ref_optax_yogi.npz") as fixture:
+        data = {key: fixture[key] for key in fixture.files}
+    data["trajectory"] = data["trajectory"].copy()
+    data["trajectory"][30, 2] *= 1 + 1e-10                 # one entry, far above rounding
+    np.savez(tmp_path / "tampered.npz", **data)
+    with pytest.raises(AssertionError, match="tampered: θ differs from optax.yogi's at step 31"):
+        F.replay_fixture("tampered", directory=tmp_path)
+    with pytest.raises(FileNotFoundError, match="no fixture 'nothing'"):
+        F.replay_fixture("nothing")
 
 
 # -- the figures -------------------------------------------------------------------------
@@ -216,6 +326,12 @@ def test_the_figures_draw_the_lab_s_results(online, changes, labelled):
     assert all(labelled(ax) for ax in axes)
     assert all(labelled(ax) for ax in P.draw_scale_changes(plt.figure(), changes, before=300))
     assert all(labelled(ax) for ax in P.draw_online(plt.figure(), online))
+    axes = P.draw_yogi(plt.figure(), changes, online, before=300)
+    assert axes.shape == (2, 2) and all(labelled(ax) for ax in axes.ravel())
+    curves = {"Adam": targets.curves["Adam"]}
+    axes = P.draw_nadam(plt.figure(), targets, F.nadam_momentum_schedule(100), curves, lr=0.1)
+    assert all(labelled(ax) for ax in axes.ravel())
+    assert axes[1, 1].get_title() == "At one learning rate, α = 0.1"
     objective, theta0 = F.axis_quadratic()
     tunings = {1.0: F.tune_on(F.ADAMAX_FAMILY, objective, theta0, np.array([1e-3, 1e-2, 1e-1]),
                               20, oracle=F.noisy_oracle(objective, 1.0))}
@@ -223,9 +339,44 @@ def test_the_figures_draw_the_lab_s_results(online, changes, labelled):
     assert labelled(axes[0]) and axes[0].get_title() == "σ = 1.0"
     assert labelled(P.plot_spike_response(F.spike_response(after=50), spike_at=101))
     assert labelled(P.plot_momentum_schedule(F.nadam_momentum_schedule(100)))
-    sweep = F.sign_descent_batches(F.dataset_model(make_logistic(40, 3, seed=0)), (4, None),
-                                   lrs=np.array([1e-2, 1e-1, 1.0]), steps=10)
-    ax = P.plot_batch_sweep(sweep, n_samples=40)
-    assert labelled(ax) and [t.get_text() for t in ax.get_xticklabels()] == ["4", "full"]
+    data = synthetic_digits(n_train=24, n_val=8, n_test=8)
+    sweep = F.network_batches((4, None), data=data, hidden=8, steps=3,
+                              optimizers={"Adam": ("Adam", {})}, grids={"Adam": (1e-3, 1.0)})
+    ax = P.plot_batch_sweep(sweep)
+    assert labelled(ax) and [t.get_text() for t in ax.get_xticklabels()] == ["4", "full (24)"]
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         P.draw_online("fig", online)
+
+
+# -- the explorer --------------------------------------------------------------------------
+def test_gradient_streams_and_the_steps_on_them():
+    streams = F.gradient_streams()
+    assert streams.shape == (F.STREAM_STEPS, len(F.STREAMS))
+    switch = F.STREAM_SWITCH
+    assert np.all(streams[:switch, :3] == 1.0)
+    assert np.all(streams[switch:, 0] == 0.01) and np.all(streams[switch:, 1] == 100.0)
+    assert streams[switch, 2] == 100.0 and np.all(np.delete(streams[:, 2], switch) == 1.0)
+    # the Yogi column on the shrinking stream is scale_changes' run of the same stream
+    yogi = F.stream_steps("Yogi")
+    changes = F.scale_changes(before=switch, after=F.STREAM_STEPS - switch)
+    np.testing.assert_array_equal(yogi[:, 0], changes["shrinks"]["Yogi"])
+    np.testing.assert_allclose(F.stream_steps("Lion"), 1.0, rtol=1e-12)   # always α
+    np.testing.assert_allclose(F.stream_steps("Signum"), 1.0, rtol=1e-12)
+    assert F.stream_steps("Yogi") is yogi                                    # cached
+    with pytest.raises(ValueError, match="label must be 'Adam' or one of"):
+        F.stream_steps("Nesterov")
+
+
+def test_draw_streams_and_batches(labelled):
+    left, right = P.draw_streams(plt.figure(), "AdaBelief", "grows ×100")
+    assert labelled(left) and labelled(right)
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["Adam", "AdaBelief"]
+    with pytest.raises(ValueError, match="stream must be one of"):
+        P.draw_streams(plt.figure(), "Yogi", "sideways")
+    data = synthetic_digits(n_train=24, n_val=8, n_test=8)
+    sweep = F.network_batches((4, None), data=data, hidden=8, steps=4,
+                              optimizers={"Adam": ("Adam", {})}, grids={"Adam": (1e-3, 1.0)})
+    agreement = F.SignAgreement((4, None), (0.1, 0.1), np.array([0.5, 0.2]), np.array([0.7, 0.6]))
+    axes = P.draw_batches(plt.figure(), sweep, agreement)
+    assert all(labelled(ax) for ax in axes)
+    plt.close("all")
