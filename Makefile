@@ -56,6 +56,7 @@ lab: setup
 benchmark: setup
 	$(BIN)/python benchmarks/bench_adam_step.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_mlp_batch.py
 	$(BIN)/python benchmarks/bench_keras_fit.py
 	$(BIN)/python benchmarks/bench_explorers.py
 

@@ -5,6 +5,7 @@ machine's copy bandwidth).  NumPy and the standard library only."""
 
 from __future__ import annotations
 
+import math
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from adamref.optim import validation as check
+from adamref.optim.adafactor import Adafactor
+from adamref.optim.quantized import Adam8bit
 from adamref.optim.engine import CHUNK, threads_for
 from adamref.problems.registry import make_optimizer
 
@@ -115,31 +118,68 @@ def formula_state_bytes(method: str, n: int, itemsize: int = 8, history: int = 1
     return state_buffers(method) * n * itemsize
 
 
+#: The memory-saving options of the low-precision chapter, beside ``OPTIMIZERS``:
+#: Adam with m and v in bf16, Adam with 8-bit block-wise m and v
+#: (``adamref.optim.Adam8bit``), and Adafactor's factored second moment
+#: (``adamref.optim.Adafactor``, no first moment).
+LOW_MEMORY_OPTIONS = ("Adam (bf16 state)", "Adam (8-bit state)", "Adafactor")
+
+#: A 4096 × 4096 weight matrix: the hidden size of a 7B-parameter transformer,
+#: the shape Adafactor's row and column statistics are counted for by default.
+MATRIX_SHAPE = (4096, 4096)
+
+
+def _state_components(name: str, shape: tuple, block_size: int) -> dict:
+    """``{label: bytes per parameter}`` of optimizer ``name``'s state for one
+    parameter matrix of ``shape``: the optimizer's own layout
+    (``Optimizer.state_bytes``) for 8-bit Adam and Adafactor."""
+    if name in OPTIMIZERS:
+        labels = {0: [], 1: ["state"], 2: ["m", "v"], 3: ["m", "v", "v_max"]}[state_buffers(name)]
+        if name == "Momentum":
+            labels = ["momentum"]
+        elif name in ("RMSprop", "AdaGrad"):
+            labels = ["v" if name == "RMSprop" else "sum of g²"]
+        return {f"{label} (fp32)": 4 for label in labels}
+    if name == "Adam (bf16 state)":
+        return {"m (bf16)": 2, "v (bf16)": 2}
+    size = math.prod(shape)
+    if name == "Adam (8-bit state)":
+        half = Adam8bit(block_size=block_size).state_bytes(shape) / size / 2
+        return {"m (8-bit + absmax)": half, "v (8-bit + absmax)": half}
+    return {"v factors (fp32)": Adafactor().state_bytes(shape) / size}
+
+
 #: Bytes per parameter during training (no activations), fp32 and mixed
 #: precision as in ZeRO (Rajbhandari et al., 2020): fp16 weights and gradients,
-#: an fp32 master copy of the weights, and fp32 optimizer state.
-def bytes_per_parameter(name: str, precision: str = "fp32") -> dict:
+#: an fp32 master copy of the weights, and the optimizer state.
+def bytes_per_parameter(name: str, precision: str = "fp32", *, shape=MATRIX_SHAPE,
+                        block_size: int = 2048) -> dict:
     """``{component: bytes}`` for one parameter trained with optimizer ``name``
-    in ``precision`` ("fp32" or "mixed")."""
-    buffers = state_buffers(name)
-    labels = {0: [], 1: ["state"], 2: ["m", "v"], 3: ["m", "v", "v_max"]}[buffers]
-    if name == "Momentum":
-        labels = ["momentum"]
-    elif name in ("RMSprop", "AdaGrad"):
-        labels = ["v" if name == "RMSprop" else "sum of g²"]
+    (one of ``OPTIMIZERS`` or ``LOW_MEMORY_OPTIONS``) in ``precision`` ("fp32"
+    or "mixed").  ``shape`` is the weight matrix Adafactor factors (a 1-D shape:
+    a vector, which it does not), ``block_size`` the 8-bit state's blocks."""
+    known = [*OPTIMIZERS, *LOW_MEMORY_OPTIONS]
+    if name not in known:
+        raise ValueError(f"name must be one of {known}, got {name!r}")
+    if not (isinstance(shape, tuple) and shape and all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise ValueError(f"shape must be a non-empty tuple of integers >= 1, got {shape!r:.60}")
+    block_size = _positive_int("block_size", block_size)
     if precision == "fp32":
         out = {"weights (fp32)": 4, "gradients (fp32)": 4}
     elif precision == "mixed":
         out = {"weights (fp16)": 2, "gradients (fp16)": 2, "master weights (fp32)": 4}
     else:
         raise ValueError(f"precision must be 'fp32' or 'mixed', got {precision!r}")
-    out.update({f"{label} (fp32)": 4 for label in labels})
+    out.update(_state_components(name, shape, block_size))
     return out
 
 
-def training_gigabytes(name: str, n_params: float, precision: str = "fp32") -> float:
-    """Gigabytes (10⁹ bytes) of weights, gradients and optimizer state."""
-    return check.positive_number("n_params", n_params) * sum(bytes_per_parameter(name, precision).values()) / 1e9
+def training_gigabytes(name: str, n_params: float, precision: str = "fp32", **options) -> float:
+    """Gigabytes (10⁹ bytes) of weights, gradients and optimizer state
+    (``options``: ``shape`` and ``block_size`` of ``bytes_per_parameter``)."""
+    n_params = check.positive_number("n_params", n_params)
+    return n_params * sum(bytes_per_parameter(name, precision, **options).values()) / 1e9
 
 
 # -- operations and bytes per parameter ---------------------------------------------------

@@ -20,7 +20,30 @@ from adamref.optim.functional import checked_hyperparameters
 from adamref.optim.optimizer import Optimizer, as_weak_scalar
 
 
-class Adam(Optimizer):
+class AdamMoments:
+    """What ``Adam`` shares with NAdam (``adamref.optim.family``): the read-only
+    hyperparameters, the first moment ``m``, and the first lines of the step."""
+
+    lr = property(lambda self: self._hyper["lr"])
+    beta1 = property(lambda self: self._hyper["beta1"])
+    beta2 = property(lambda self: self._hyper["beta2"])
+    eps = property(lambda self: self._hyper["eps"])
+    weight_decay = property(lambda self: self._hyper["weight_decay"])
+    m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
+
+    def _moments(self, theta, g, state, scratch, c):
+        """The decoupled decay, the effective gradient (returned), m and v, in place."""
+        m, v, tmp = state["m"], state["v"], scratch[1]
+        if self._decays:
+            theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
+        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
+        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
+        v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
+                      c.one_minus_beta2, out=tmp)
+        return g
+
+
+class Adam(AdamMoments, Optimizer):
     """Adam with PyTorch's conventions, plus the switches the book compares.
 
     - ``amsgrad``: keep the running max of the raw ``v`` and bias-correct it
@@ -59,12 +82,6 @@ class Adam(Optimizer):
         self._decays = self.decoupled_weight_decay and bool(np.any(weight_decay != 0))
         self._l2 = self._l2 and not self.decoupled_weight_decay
 
-    lr = property(lambda self: self._hyper["lr"])
-    beta1 = property(lambda self: self._hyper["beta1"])
-    beta2 = property(lambda self: self._hyper["beta2"])
-    eps = property(lambda self: self._hyper["eps"])
-    weight_decay = property(lambda self: self._hyper["weight_decay"])
-    m = property(lambda self: self._state("m"), doc="First moment (EMA of g).")
     v = property(lambda self: self._state("v"), doc="Second raw moment (EMA of g²).")
     v_max = property(lambda self: self._state("v_max"),
                      doc="AMSGrad's running max of v (None unless amsgrad).")
@@ -127,12 +144,7 @@ class Adam(Optimizer):
 
     def _update(self, theta, g, state, scratch, c):
         m, v, tmp = state["m"], state["v"], scratch[1]
-        if self._decays:
-            theta *= c.decay_factor                                        # θ ← (1 − α·λ)·θ
-        g = self._effective_gradient(theta, g, scratch, c)                # −g; L2: g + λ·θ
-        m += multiply(subtract(g, m, out=tmp), c.one_minus_beta1, out=tmp)  # m += (1 − β1)(g − m)
-        v += multiply(subtract(multiply(g, g, out=tmp), v, out=tmp),       # v += (1 − β2)(g² − v)
-                      c.one_minus_beta2, out=tmp)
+        self._moments(theta, g, state, scratch, c)                        # decay, m and v
         if self.amsgrad:
             v = maximum(state["v_max"], v, out=state["v_max"])             # v_max ← max(v_max, v)
         if self.epsilon_hat:                                               # Keras' ε̂ form:

@@ -5,7 +5,9 @@
 are the pure forms of the classes, in the classes' operation order, so that a
 class and its function agree bit for bit (``tests/optim/test_equivalence.py``):
 ``adam_variant_update`` (every switch of ``Adam``), ``adamax_update``,
-``sgd_update``, ``rmsprop_update`` and ``adagrad_update``.  The variants that
+``sgd_update``, ``rmsprop_update`` and ``adagrad_update``; for the family of
+Part V, ``nadam_update``, ``yogi_update``, ``adabelief_update``, ``lion_update``
+and ``sign_sgd_update``.  The variants that
 ``Adam``'s switches do not cover: ``optax_adam_update``, ``optax_amsgrad_update``
 (and ``OptaxAMSGrad``, the same with its state kept), ``paper_adamw_update``.
 
@@ -20,11 +22,13 @@ Loshchilov & Hutter (2019), Algorithm 2.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from adamref.optim import validation as check
 from adamref.optim.engine import CHECK_POLICY, UPDATE_POLICY, overflow_error
-from adamref.optim.optimizer import as_weak_scalar, power
+from adamref.optim.optimizer import as_weak_scalar, power, power_table
 from adamref.optim.schedules import learning_rate
 
 
@@ -98,7 +102,7 @@ def _checked_arrays(**arrays):
 
 
 #: State arrays that are never negative.
-NONNEGATIVE = ("v", "v_max", "u", "sum")
+NONNEGATIVE = ("v", "v_max", "u", "sum", "s")
 
 
 def _cast(theta, *values):
@@ -106,6 +110,16 @@ def _cast(theta, *values):
     or float64 arrays), then in θ's dtype: floats stay weak, arrays are cast."""
     return tuple(v.astype(theta.dtype) if isinstance(v, np.ndarray) else as_weak_scalar(v)
                  for v in values)
+
+
+def _adam_hyperparameters(theta, t, lr, beta1, beta2, eps, weight_decay):
+    """The step ``t``, Adam's four hyperparameters and ``weight_decay``, validated;
+    arrays must broadcast to θ's shape (they are cast later, as by the classes)."""
+    t = check.step_count("t", t)
+    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
+    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
+        check.broadcasts_to(name, value, theta.shape, "theta")
+    return t, lr, beta1, beta2, eps, _hyper(theta, "weight_decay", weight_decay, low=0.0)
 
 
 def _hyper(theta, name, value, **bounds):
@@ -149,11 +163,8 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
     arithmetic, and equal bit for bit to ``Adam.step``."""
     state = {"m": m, "v": v} if v_max is None else {"m": m, "v": v, "v_max": v_max}
     theta, grad, m, v, *rest = _checked_arrays(theta=theta, grad=grad, **state)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     decoupled = check.flag("decoupled_weight_decay", decoupled_weight_decay)
     epsilon_hat = check.flag("epsilon_hat", epsilon_hat)
     bias_correction = check.flag("bias_correction", bias_correction)
@@ -162,12 +173,8 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
         theta, 1 - beta1, 1 - beta2, lr / c1, np.sqrt(c2), 1 - lr * weight_decay, eps,
         weight_decay)
     with np.errstate(**UPDATE_POLICY):
-        if decoupled and np.any(wd != 0):
-            theta = theta * decay                                  # θ ← (1 − α·λ)·θ
-        grad = _effective_gradient(theta, grad, 0.0 if decoupled else weight_decay, maximize)
-        _squares_fit(grad, theta.dtype)
-        m = m + one_minus_beta1 * (grad - m)                       # m += (1 − β1)(g − m)
-        v = v + one_minus_beta2 * (grad * grad - v)                # v += (1 − β2)(g² − v)
+        theta, grad, m, v = _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2,
+                                          decay, wd, decoupled, maximize)
         v_max = np.maximum(rest[0], v) if rest else None           # AMSGrad: max(v_max, v)
         v_used = v if v_max is None else v_max
         if epsilon_hat:                                            # Keras: α_t in θ's dtype
@@ -182,16 +189,26 @@ def adam_variant_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
     return theta, m, v, v_max
 
 
+def _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2, decay, weight_decay,
+                  decoupled, maximize):
+    """The first lines of ``Adam``'s step, in its order (NAdam's too); returns
+    (theta, the effective g, m, v)."""
+    if decoupled and np.any(weight_decay != 0):
+        theta = theta * decay                                      # θ ← (1 − α·λ)·θ
+    grad = _effective_gradient(theta, grad, 0.0 if decoupled else weight_decay, maximize)
+    _squares_fit(grad, theta.dtype)
+    m = m + one_minus_beta1 * (grad - m)                           # m += (1 − β1)(g − m)
+    v = v + one_minus_beta2 * (grad * grad - v)                    # v += (1 − β2)(g² − v)
+    return theta, grad, m, v
+
+
 def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
                   weight_decay=0.0, maximize=False):
     """One step of ``AdaMax`` (Kingma & Ba, Sec. 7.1); returns new (theta, m, u).
     ``u ← max(β2·u, |g| + ε)`` (ε inside the max, as PyTorch), ``θ −= α/(1 − β1^t)·m/u``."""
     theta, grad, m, u = _checked_arrays(theta=theta, grad=grad, m=m, u=u)
-    t = check.step_count("t", t)
-    lr, beta1, beta2, eps = checked_hyperparameters(lr, beta1, beta2, eps)
-    for name, value in zip(ADAM_NAMES, (lr, beta1, beta2, eps)):
-        check.broadcasts_to(name, value, theta.shape, "theta")
-    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
     one_minus_beta1, step_size, beta2, eps = _cast(
         theta, 1 - beta1, lr / (1 - power(beta1, t)), beta2, eps)
     with np.errstate(**UPDATE_POLICY):
@@ -284,6 +301,174 @@ def adagrad_update(theta, grad, s, t, lr=1e-2, *, lr_decay=0.0, eps=1e-10, weigh
         s = s + grad * grad                                         # s ← s + g²
         theta = theta - grad / (np.sqrt(s) + eps) * clr             # θ −= lr_t·g/(√s + ε)
     return theta, s
+
+# -- the family of Part V, "Beyond Adam" -------------------------------------------------
+def nadam_decay_base(momentum_decay):
+    """``0.96^ψ``: NAdam's momentum schedule ``0.96^(tψ)`` is its t-th power.
+    PyTorch calls ``pow(0.96, t·ψ)`` at every step; here ``pow`` runs once per
+    value of ψ (``math.pow``, so an array of ψ gives each value's scalar bits)
+    and the t-th power is ``power``'s repeated squaring, the same on every CPU
+    (equal in exact arithmetic; within ~t ulps of PyTorch's value)."""
+    if isinstance(momentum_decay, np.ndarray):
+        return np.array([math.pow(0.96, x) for x in momentum_decay.flat]).reshape(
+            momentum_decay.shape)
+    return math.pow(0.96, momentum_decay)
+
+
+def nadam_momentum(beta1, decay_base, t):
+    """NAdam's momentum schedule ``μ_t = β1·(1 − ½·0.96^(tψ))`` (Dozat 2016; the
+    constants of ``torch.optim.NAdam``), ``decay_base = nadam_decay_base(ψ)``.
+    ``t`` is a step, or an int64 array of consecutive steps (then one row per
+    step, from ``power_table``: the same bits as step by step)."""
+    if isinstance(t, np.ndarray):
+        return beta1 * (1.0 - 0.5 * power_table(decay_base, int(t[0]), t.size))
+    return beta1 * (1.0 - 0.5 * power(decay_base, t))
+
+
+def nadam_update(theta, grad, m, v, mu_product, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                 *, momentum_decay=4e-3, weight_decay=0.0, decoupled_weight_decay=False,
+                 maximize=False):
+    """One step of ``NAdam`` (Dozat 2016, as ``torch.optim.NAdam``); returns new
+    (theta, m, v, mu_product).  ``mu_product`` is ``∏_{i<t} μ_i`` (1 before the
+    first step; an array for array hyperparameters); the step is
+
+    ``θ −= α·[(1 − μ_t)/(1 − ∏_{i≤t} μ_i)·g + μ_{t+1}/(1 − ∏_{i≤t+1} μ_i)·m]/(√v̂ + ε)``:
+
+    the current gradient's share, and the momentum's share one step ahead
+    (Nesterov's look-ahead, with μ_{t+1} where Adam has β1)."""
+    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
+    momentum_decay = _hyper(theta, "momentum_decay", momentum_decay, low=0.0)
+    mu_product = _hyper(theta, "mu_product", mu_product, low=0.0, high=1.0)
+    decoupled = check.flag("decoupled_weight_decay", decoupled_weight_decay)
+    base = nadam_decay_base(momentum_decay)
+    mu, mu_next = nadam_momentum(beta1, base, t), nadam_momentum(beta1, base, t + 1)
+    mu_product = mu_product * mu                                   # ∏_{i≤t} μ_i
+    one_minus_beta1, one_minus_beta2, grad_step, momentum_step, correction2, decay, eps_, wd = \
+        _cast(theta, 1 - beta1, 1 - beta2, lr * (1 - mu) / (1 - mu_product),
+              lr * mu_next / (1 - mu_product * mu_next), 1 - power(beta2, t),
+              1 - lr * weight_decay, eps, weight_decay)
+    with np.errstate(**UPDATE_POLICY):
+        theta, grad, m, v = _adam_moments(theta, grad, m, v, one_minus_beta1, one_minus_beta2,
+                                          decay, wd, decoupled, maximize)
+        denom = np.sqrt(v / correction2) + eps_                    # √v̂ + ε
+        theta = theta - grad / denom * grad_step                   # the gradient's share
+        theta = theta - m / denom * momentum_step                  # the momentum's, one step ahead
+    return theta, m, v, mu_product
+
+
+def yogi_update(theta, grad, m, v, t, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-3, *,
+                weight_decay=0.0, maximize=False):
+    """One step of ``Yogi`` (Zaheer et al. 2018, as ``optax.yogi``, in its order of
+    operations); returns new (theta, m, v).  ``v ← v − (1 − β2)·sign(v − g²)·g²``
+    moves v towards g² by a step proportional to g² (additively), where Adam's
+    EMA moves it by a fraction of the gap ``g² − v``.  ``m`` and ``v`` start at
+    ``initial_accumulator_value`` (1e-6 in Optax); both are bias-corrected."""
+    theta, grad, m, v = _checked_arrays(theta=theta, grad=grad, m=m, v=v)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
+    lr, beta1, one_minus_beta1, one_minus_beta2, correction1, correction2, eps = _cast(
+        theta, lr, beta1, 1 - beta1, 1 - beta2, 1 - power(beta1, t), 1 - power(beta2, t), eps)
+    with np.errstate(**UPDATE_POLICY):
+        grad = _effective_gradient(theta, grad, weight_decay, maximize)
+        _squares_fit(grad, theta.dtype)
+        m = one_minus_beta1 * grad + beta1 * m                     # m ← (1 − β1)·g + β1·m
+        square = grad * grad                                       # g²
+        v = v - one_minus_beta2 * np.sign(v - square) * square     # v −= (1 − β2)·sign(v − g²)·g²
+        theta = theta - _optax_step(m, v, correction1, correction2, eps) * lr   # θ −= α·m̂/(√v̂ + ε)
+    return theta, m, v
+
+
+def _optax_step(m, second, correction1, correction2, eps):
+    """``m̂/(√(second/(1 − β2^t)) + ε)`` with ``m̂ = m/(1 − β1^t)``, in Optax's order."""
+    return m / correction1 / (np.sqrt(second / correction2) + eps)
+
+
+def adabelief_update(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16, *,
+                     eps_root=1e-16, weight_decay=0.0, maximize=False):
+    """One step of ``AdaBelief`` (Zhuang et al. 2020, as ``optax.adabelief``, in
+    its order of operations); returns new (theta, m, s).  Adam with ``s``, the
+    EMA of the squared *surprise* ``(g − m)²`` (how far the gradient is from the
+    momentum's prediction), in place of v: ``s ← (1 − β2)·(g − m)² + β2·s +
+    eps_root`` with m the new first moment; ``θ −= α·m̂/(√ŝ + ε)``."""
+    theta, grad, m, s = _checked_arrays(theta=theta, grad=grad, m=m, s=s)
+    t, lr, beta1, beta2, eps, weight_decay = _adam_hyperparameters(theta, t, lr, beta1, beta2,
+                                                                   eps, weight_decay)
+    eps_root = _hyper(theta, "eps_root", eps_root, low=0.0)
+    lr, beta1, beta2, one_minus_beta1, one_minus_beta2, correction1, correction2, eps, eps_root = \
+        _cast(theta, lr, beta1, beta2, 1 - beta1, 1 - beta2, 1 - power(beta1, t),
+              1 - power(beta2, t), eps, eps_root)
+    with np.errstate(**UPDATE_POLICY):
+        grad = _effective_gradient(theta, grad, weight_decay, maximize)
+    m, surprise = _surprise(grad, m, beta1, one_minus_beta1, theta.dtype)   # new m; g − m
+    with np.errstate(**UPDATE_POLICY):
+        s = one_minus_beta2 * (surprise * surprise) + beta2 * s + eps_root   # s ← (1 − β2)·(g − m)² + β2·s + eps_root
+        theta = theta - _optax_step(m, s, correction1, correction2, eps) * lr  # θ −= α·m̂/(√ŝ + ε)
+    return theta, m, s
+
+
+def _surprise(grad, m, beta1, one_minus_beta1, dtype):
+    """AdaBelief's new ``m`` and ``g − m``, computed as the class computes them;
+    ``FloatingPointError`` (named ``grad``) if a finite input overflows on the way
+    to ``(g − m)²``, as the class refuses such a step."""
+    try:
+        with np.errstate(**CHECK_POLICY):
+            m = one_minus_beta1 * grad + beta1 * m                 # m ← (1 − β1)·g + β1·m
+            surprise = grad - m                                    # g − m
+            np.square(surprise)
+    except FloatingPointError as error:
+        raise overflow_error("grad", error, dtype, grad) from None
+    return m, surprise
+
+
+def lion_update(theta, grad, m, t, lr=1e-4, beta1=0.9, beta2=0.99, *, weight_decay=1e-3,
+                maximize=False):
+    """One step of ``Lion`` (Chen et al. 2023, as ``optax.lion``); returns new
+    (theta, m).  The step is the sign of an interpolation between the gradient
+    and the momentum, so every coordinate moves by exactly α (plus the decoupled
+    decay α·λ·θ); the momentum is updated after it, with its own β2."""
+    theta, grad, m = _checked_arrays(theta=theta, grad=grad, m=m)
+    check.step_count("t", t)
+    lr = _hyper(theta, "lr", lr, low=0.0)
+    beta1 = _hyper(theta, "beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    beta2 = _hyper(theta, "beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
+    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    sign = -1.0 if check.flag("maximize", maximize) else 1.0       # ascend: g ← −g
+    lr, beta1, beta2, wd, grad_weight1, grad_weight2 = _cast(
+        theta, lr, beta1, beta2, weight_decay, sign * (1 - beta1), sign * (1 - beta2))
+    with np.errstate(**UPDATE_POLICY):
+        direction = np.sign(grad * grad_weight1 + m * beta1)       # sign((1 − β1)·g + β1·m)
+        if np.any(wd != 0):
+            direction = direction + theta * wd                     # + λ·θ (decoupled decay)
+        theta = theta - direction * lr                             # θ −= α·direction
+        m = grad * grad_weight2 + m * beta2                        # m ← (1 − β2)·g + β2·m
+    return theta, m
+
+
+def sign_sgd_update(theta, grad, m, t, lr=1e-3, beta1=0.0, *, weight_decay=0.0,
+                    maximize=False):
+    """One step of ``SignSGD``; returns new (theta, m).  Sign descent
+    ``θ −= α·sign(g)`` (Bernstein et al. 2018), or with ``beta1 > 0`` their
+    signum, ``m ← β1·m + (1 − β1)·g``, ``θ −= α·sign(m)``.  Without momentum
+    pass ``m=None`` (it comes back None)."""
+    arrays = {"theta": theta, "grad": grad}
+    if m is not None:
+        arrays["m"] = m
+    theta, grad, *rest = _checked_arrays(**arrays)
+    check.step_count("t", t)
+    lr = _hyper(theta, "lr", lr, low=0.0)
+    beta1 = _hyper(theta, "beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
+    weight_decay = _hyper(theta, "weight_decay", weight_decay, low=0.0)
+    if not rest and np.any(beta1 != 0):
+        raise ValueError(f"beta1={beta1!r} needs a momentum m, got m=None")
+    lr, beta1, one_minus_beta1 = _cast(theta, lr, beta1, 1 - beta1)
+    with np.errstate(**UPDATE_POLICY):
+        grad = _effective_gradient(theta, grad, weight_decay, maximize)
+        m = rest[0] * beta1 + grad * one_minus_beta1 if rest else None   # m ← β1·m + (1 − β1)·g
+        theta = theta - np.sign(grad if m is None else m) * lr    # θ −= α·sign(m), or α·sign(g)
+    return theta, m
+
 
 def optax_adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
                       eps_root=0.0):

@@ -10,6 +10,7 @@ chunks over threads) and runs the update on them.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
@@ -212,7 +213,9 @@ class Optimizer:
     float16, masked arrays or ``np.matrix``); a gradient may have the other of
     the two dtypes.  The state has the parameter's dtype, and the arithmetic is
     done in it: scalar hyperparameters are Python floats and array ones are
-    cast to it, so float32 stays float32.
+    cast to it, so float32 stays float32.  (An optimizer may keep another
+    layout, ``_buffer_layout``: Adafactor's row and column statistics, the
+    8-bit codes and per-block scales of ``Adam8bit``.)
 
     **NaN and Inf** in a gradient, a parameter or a loaded state propagate into
     the parameter and the state (as in PyTorch and Keras): the optimizer does
@@ -273,8 +276,34 @@ class Optimizer:
     #: loaded state with a negative entry there is refused.
     _nonnegative_buffers: tuple[str, ...] = ()
 
+    #: Whether the update needs each leaf whole (a norm over the leaf, state
+    #: factored over its rows and columns, a scale shared by a block of
+    #: entries): then the engine never cuts a leaf into chunks.
+    _whole_leaves = False
+
+    def _buffer_layout(self, name: str, param: np.ndarray) -> tuple:
+        """``(shape, dtype)`` of buffer ``name`` for ``param``: the parameter's
+        own by default.  An optimizer whose state is not parameter-shaped
+        (Adafactor's row and column statistics, 8-bit codes and their
+        per-block scales) says here what it keeps, and every check of an
+        installed or loaded state compares against it."""
+        return param.shape, param.dtype
+
+    #: Whether every buffer has the default layout (the parameter's shape and
+    #: dtype): then a loaded state's buffers must be float arrays that agree
+    #: with each other before the parameters are seen.
+    _default_layout = True
+
+    def _loaded_dtypes(self, name: str) -> tuple:
+        """The dtypes a loaded buffer ``name`` may have (float32 or float64
+        unless the optimizer keeps another kind, such as 8-bit codes)."""
+        return check.FLOAT_DTYPES
+
     def _initial_buffer(self, name: str, param: np.ndarray) -> np.ndarray:
-        return np.zeros_like(param, order="C")
+        shape, dtype = self._buffer_layout(name, param)
+        if shape == param.shape and dtype == param.dtype:
+            return np.zeros_like(param, order="C")   # an ndarray subclass stays one
+        return np.zeros(shape, dtype)
 
     def _fixed_constants(self, h: dict) -> dict:
         """Values derived from the hyperparameters ``h`` that do not depend on
@@ -407,7 +436,7 @@ class Optimizer:
             leaves_jobs.append(
                 [[(theta, grad_leaves[i], leaf_buffers[i], scratch[i])]] if scratch[i] is not None
                 else self.engine.blocks(i, theta, grad_leaves[i], leaf_buffers[i],
-                                        self._array_hyper))
+                                        self._array_hyper or self._whole_leaves))
         if self._squares_gradient:
             for i, jobs in enumerate(leaves_jobs):
                 theta = param_leaves[i]
@@ -541,6 +570,17 @@ class Optimizer:
             return None
         return self._structure.unflatten(self._buffers[name])
 
+    def state_bytes(self, shape, dtype=np.float32) -> int:
+        """Bytes of the state this optimizer keeps for one parameter of ``shape``
+        and ``dtype`` (float32 or float64), from its buffers' layouts; nothing
+        is allocated."""
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and not isinstance(n, bool)
+                                                 and n >= 0 for n in shape)):
+            raise TypeError(f"shape must be a tuple of integers >= 0, got {shape!r:.60}")
+        param = np.broadcast_to(check.float_array("dtype", np.zeros((), dtype)), shape)
+        layouts = (self._buffer_layout(name, param) for name in self._buffer_names())
+        return sum(math.prod(s) * np.dtype(d).itemsize for s, d in layouts)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """A flat ``{name: ndarray}`` copy of the state, ready for ``np.savez``.
 
@@ -570,7 +610,8 @@ class Optimizer:
         from the same optimizer class with the same flags (``amsgrad``,
         ``nesterov``, ...: they decide which buffers exist and what they mean),
         ``t`` must be an integer >= 0, the buffers float32/float64 arrays of
-        consistent shapes (second moments non-negative).  The buffers are then
+        consistent shapes (or of the optimizer's own layout: uint8 codes, say)
+        and second moments non-negative.  The buffers are then
         matched against the parameters' structure, shapes and dtypes at the
         next ``step``; if that fails, the step raises and the loaded state stays
         pending, so a corrected call can still use it.
@@ -697,11 +738,12 @@ class Optimizer:
             if name is None:
                 raise ValueError(f"unexpected entry {key!r} in the state: "
                                  f"{type(self).__name__} keeps {list(names)}")
-            if not isinstance(value, np.ndarray) or value.dtype not in check.FLOAT_DTYPES:
+            allowed = self._loaded_dtypes(name)
+            if not isinstance(value, np.ndarray) or value.dtype not in allowed:
                 described = (f"dtype {value.dtype}" if isinstance(value, np.ndarray)
                              else f"{type(value).__name__} {value!r:.40}")
-                raise TypeError(f"state[{key!r}] must be a float32 or float64 ndarray, "
-                                f"got {described}")
+                raise TypeError(f"state[{key!r}] must be a "
+                                f"{' or '.join(str(d) for d in allowed)} ndarray, got {described}")
             if name in self._nonnegative_buffers and np.any(value < 0):
                 raise ValueError(f"state[{key!r}] must be >= 0 (this buffer is never "
                                  f"negative), got {float(value[value < 0].flat[0])!r}")
@@ -710,7 +752,7 @@ class Optimizer:
         if any(s != suffixes[0] for s in suffixes) or (names and not suffixes[0]):
             raise ValueError(f"the state's buffers do not match: "
                              f"{ {n: sorted(v) for n, v in leaves.items()} }")
-        for suffix in suffixes[0] if names else ():
+        for suffix in suffixes[0] if names and self._default_layout else ():
             shapes = {leaves[n][suffix].shape for n in names}
             dtypes = {leaves[n][suffix].dtype for n in names}
             if len(shapes) > 1 or len(dtypes) > 1:
@@ -727,14 +769,18 @@ class Optimizer:
         the params), or new ones (zeros, or filled from a pending loaded state)
         that ``step`` installs only once every check has passed."""
         if self._buffers is not None:
-            shapes = [b.shape for b in next(iter(self._buffers.values()), param_leaves)]
-            dtypes = [b.dtype for b in next(iter(self._buffers.values()), param_leaves)]
-            if (structure != self._structure or shapes != [p.shape for p in param_leaves]
-                    or dtypes != [p.dtype for p in param_leaves]):
+            installed = {name: [(b.shape, b.dtype) for b in leaves]
+                         for name, leaves in self._buffers.items()}
+            needed = {name: [self._buffer_layout(name, p) for p in param_leaves]
+                      for name in self._buffers}
+            if structure != self._structure or installed != needed:
+                count = len(next(iter(self._buffers.values()), param_leaves))
+                held = ", ".join(f"{name} of shapes {[shape for shape, _ in layout]} "
+                                 f"({', '.join(sorted({str(d) for _, d in layout}))})"
+                                 for name, layout in installed.items())
                 raise ValueError(
                     "params do not match the optimizer's state: the state was created for "
-                    f"{self._structure.describe(len(shapes))} of shapes {shapes} "
-                    f"({', '.join(sorted({str(d) for d in dtypes}))}), got "
+                    f"{self._structure.describe(count)}{': ' + held if held else ''}; got "
                     f"{structure.describe(len(param_leaves))} of shapes "
                     f"{[p.shape for p in param_leaves]} "
                     f"({', '.join(sorted({str(p.dtype) for p in param_leaves}))})")
@@ -756,10 +802,13 @@ class Optimizer:
                                  f"params ({structure.describe(len(param_leaves))}) "
                                  f"needs {keys}")
             for key, param in zip(keys, param_leaves):
-                check.same_shape(f"state[{key!r}]", pending[key], "its parameter", param)
-                if pending[key].dtype != param.dtype:
+                shape, dtype = self._buffer_layout(name, param)
+                if pending[key].shape != shape:
+                    raise ValueError(f"state[{key!r}] has shape {pending[key].shape} but "
+                                     f"its parameter (shape {param.shape}) needs {shape}")
+                if pending[key].dtype != dtype:
                     raise ValueError(f"state[{key!r}] has dtype {pending[key].dtype} but "
-                                     f"its parameter has dtype {param.dtype}")
+                                     f"its parameter ({param.dtype}) needs {dtype}")
             # Copies: the pending state stays intact until this step commits.
             buffers[name] = [pending[key].copy() for key in keys]
         return buffers

@@ -16,6 +16,7 @@ from adamref.problems.datasets import make_logistic
 from adamref.problems.objectives import Quadratic
 from adamref.problems.objectives import Rosenbrock
 from adamref.problems.objectives import noisy_gradient
+from adamref.problems.registry import FAMILY
 from adamref.problems.registry import LINEAGE
 from adamref.problems.registry import OPTIMIZERS
 from adamref.problems.registry import make_optimizer
@@ -30,7 +31,7 @@ from adamref.problems.tuning import tune
 from adamref.problems.washboard import Washboard
 from adamref.problems.washboard import sin_2pi
 
-__all__ = ["DIVERGENCE_BOUND", "LINEAGE", "LeastSquares", "LogisticRegression",
+__all__ = ["DIVERGENCE_BOUND", "FAMILY", "LINEAGE", "LeastSquares", "LogisticRegression",
            "OPTIMIZERS", "Quadratic", "Rosenbrock", "Run", "Tuned", "UnbracketedOptimum",
            "Washboard", "gradient_oracle", "grid", "make_least_squares", "make_logistic",
            "make_optimizer", "noisy_gradient", "run", "sin_2pi", "trajectory", "tune"]

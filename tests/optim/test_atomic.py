@@ -15,6 +15,7 @@ import pytest
 import adamref
 import adamref.optim.engine as engine_module
 from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import AdaBelief, Lion, NAdam, SignSGD, Yogi
 from adamref import keras_style
 from adamref.lab import from_sgd_to_adam as lineage
 from adamref.lab import noisy_gradients as noise
@@ -128,6 +129,24 @@ def adam_update_case(error, match, *, dtype=np.float64, g=1.0, t=1, v=0.0, m_dty
     return case
 
 
+def adabelief_surprise_case():
+    """AdaBelief squares g − m, not g: an ordinary gradient against a huge
+    momentum overflows (g − m)² though g² fits."""
+    opt = AdaBelief()
+    opt.load_state_dict({**stepped(AdaBelief(), np.zeros(3)).state_dict(),
+                         "m": np.array([0.0, -1e300, 0.0])})
+    params, grads = np.zeros(3), np.ones(3)
+    return (lambda: opt.step(params, grads)), FloatingPointError, \
+        r"params: overflow .* float64", (opt, params, grads)
+
+
+def signum_read_only_case():
+    params = np.zeros(3)
+    opt = stepped(SignSGD(beta1=0.9), params.copy())
+    params.flags.writeable = False
+    return (lambda: opt.step(params, np.ones(3))), ValueError, "read-only", (opt, params)
+
+
 def big_chunked_overflow():
     """A threaded, chunked array whose last chunk overflows."""
     n = 5 * engine_module.CHUNK + 17
@@ -239,6 +258,15 @@ CASES = {
     "adagrad-sum": step_case(lambda: AdaGrad(initial_accumulator_value=1.7e308),
                              np.zeros(3), np.array([1.0, 1e154, 1.0]), FloatingPointError,
                              "overflow", steps=0),
+    "nadam-l2": step_case(lambda: NAdam(weight_decay=0.1), np.zeros(3), overflow64,
+                          FloatingPointError, "overflow"),
+    "nadamw-decay-first": step_case(lambda: NAdam(weight_decay=0.1, decoupled_weight_decay=True),
+                                    np.ones(3), overflow64, FloatingPointError, "overflow"),
+    "yogi": step_case(Yogi, np.zeros(3), overflow64, FloatingPointError, "overflow"),
+    "adabelief": step_case(AdaBelief, np.zeros(3), overflow64, FloatingPointError, "overflow"),
+    "adabelief-surprise": lambda: adabelief_surprise_case(),
+    "lion-shape": step_case(Lion, np.zeros(3), np.ones(4), ValueError, r"grads has shape"),
+    "signum-read-only": lambda: signum_read_only_case(),
     # wrong calls
     "shape": step_case(Adam, np.zeros(3), np.ones(4), ValueError, r"grads has shape \(4,\)"),
     "structure-changed": lambda: state_mismatch_case([np.zeros(3)], [np.ones(3)]),
@@ -290,6 +318,20 @@ CASES = {
     "load-into-rmsprop": load_case(RMSprop, saved_adam, ValueError, "this is RMSprop"),
     "load-into-sgd": load_case(lambda: SGD(momentum=0.9), saved_adam, ValueError, "this is SGD"),
     "load-into-adamax": load_case(AdaMax, saved_adam, ValueError, "this is AdaMax"),
+    "load-into-nadam": load_case(NAdam, saved_adam, ValueError, "this is NAdam"),
+    "load-into-yogi": load_case(Yogi, saved_adam, ValueError, "this is Yogi"),
+    "load-into-adabelief": load_case(AdaBelief, saved_adam, ValueError, "this is AdaBelief"),
+    "load-into-lion": load_case(Lion, saved_adam, ValueError, "this is Lion"),
+    "load-into-signsgd": load_case(lambda: SignSGD(beta1=0.9), saved_adam, ValueError,
+                                   "this is SignSGD"),
+    "load-nadamw-into-nadam": load_case(
+        lambda: NAdam(weight_decay=0.1), lambda: stepped(NAdam(weight_decay=0.1, decoupled_weight_decay=True),
+                               np.zeros(3)).state_dict(),
+        ValueError, "decoupled_weight_decay=True"),
+    "load-negative-s": load_case(
+        AdaBelief, lambda: {**stepped(AdaBelief(), np.zeros(3)).state_dict(),
+                            "s": np.array([1.0, -1.0, 0.0])},
+        ValueError, r"state\['s'\] must be >= 0"),
     "load-into-amsgrad": load_case(lambda: Adam(amsgrad=True), saved_adam, ValueError,
                                    "saved with amsgrad=False, this Adam has amsgrad=True"),
     "load-other-lr": load_case(lambda: Adam(lr=0.1), saved_adam, ValueError,
@@ -396,7 +438,8 @@ def test_a_pending_state_survives_a_wrong_first_step():
 
 
 @pytest.mark.parametrize("make", [Adam, lambda: Adam(amsgrad=True), AdaMax,
-                                  lambda: SGD(momentum=0.9), RMSprop, AdaGrad])
+                                  lambda: SGD(momentum=0.9), RMSprop, AdaGrad, NAdam, Yogi,
+                                  AdaBelief, Lion, lambda: SignSGD(beta1=0.9)])
 def test_the_state_of_a_fresh_optimizer_loads_back(make, tmp_path):
     np.savez(tmp_path / "fresh.npz", **make().state_dict())
     opt, reference = make(), make()
@@ -434,6 +477,11 @@ def test_hyperparameters_may_differ_on_request_and_the_optimizer_keeps_its_own()
     (lambda: RMSprop(eps=np.inf), "eps must be finite"),
     (lambda: SGD(lr=np.inf), "lr must be finite"),
     (lambda: AdaMax(lr=np.inf), "lr must be finite"),
+    (lambda: NAdam(momentum_decay=np.inf), "momentum_decay must be finite"),
+    (lambda: Yogi(initial_accumulator_value=np.inf), "initial_accumulator_value must be finite"),
+    (lambda: AdaBelief(eps_root=np.inf), "eps_root must be finite"),
+    (lambda: Lion(lr=np.inf), "lr must be finite"),
+    (lambda: SignSGD(weight_decay=np.inf), "weight_decay must be finite"),
     (lambda: Adam(lr=10**400), "lr must be a finite number, got an integer of 401 digits"),
     (lambda: adamref.keras_adam(learning_rate=-1), "learning_rate must be >= 0.0, got -1.0"),
     (lambda: adamref.keras_adam(epsilon=np.nan), "epsilon must be >= 0.0, got nan"),

@@ -1,10 +1,10 @@
-"""SGD, RMSprop, AdaGrad and AdaMax against their textbook formulas (PyTorch's
+"""SGD, RMSprop, AdaGrad, AdaMax and sign descent against their textbook formulas (PyTorch's
 definitions, written out here independently of the code under test)."""
 
 import numpy as np
 import pytest
 
-from adamref.optim import SGD, AdaGrad, AdaMax, RMSprop
+from adamref.optim import SGD, AdaGrad, AdaBelief, AdaMax, Lion, NAdam, RMSprop, SignSGD, Yogi
 
 RNG = np.random.default_rng(1964)
 GRADS = RNG.standard_normal((15, 4))
@@ -86,7 +86,10 @@ def test_adamax_first_step_is_lr_times_sign():
 
 @pytest.mark.parametrize("make", [lambda **k: SGD(lr=0.1, momentum=0.9, **k),
                                   lambda **k: RMSprop(**k), lambda **k: AdaGrad(**k),
-                                  lambda **k: AdaMax(**k)])
+                                  lambda **k: AdaMax(**k), lambda **k: NAdam(**k),
+                                  lambda **k: Yogi(**k), lambda **k: AdaBelief(**k),
+                                  lambda **k: Lion(lr=0.01, **k),
+                                  lambda **k: SignSGD(beta1=0.5, **k)])
 def test_maximize_is_descent_on_negated_gradient(make):
     up, down = THETA0.copy(), THETA0.copy()
     opt_up, opt_down = make(maximize=True), make()
@@ -94,3 +97,28 @@ def test_maximize_is_descent_on_negated_gradient(make):
         opt_up.step(up, g)
         opt_down.step(down, -g)
     np.testing.assert_array_equal(up, down)
+
+
+def test_sign_descent_moves_every_coordinate_by_lr():
+    theta = THETA0.copy()
+    for g in GRADS:
+        theta = theta - 0.01 * np.sign(g)
+    np.testing.assert_allclose(run(SignSGD(lr=0.01)), theta, rtol=1e-14)
+
+
+def test_signum():
+    theta, m = THETA0.copy(), np.zeros(4)
+    for g in GRADS:
+        m = 0.9 * m + 0.1 * (g + 0.01 * theta)
+        theta = theta - 0.01 * np.sign(m)
+    np.testing.assert_allclose(run(SignSGD(lr=0.01, beta1=0.9, weight_decay=0.01)), theta,
+                               rtol=1e-14)
+
+
+def test_lion_steps_are_lr_times_a_sign_plus_the_decay():
+    theta, opt = THETA0.copy(), Lion(lr=0.01, weight_decay=0.1)
+    for g in GRADS:
+        before = theta.copy()
+        opt.step(theta, g)
+        np.testing.assert_allclose(np.abs(before - theta - 0.01 * 0.1 * before), 0.01,
+                                   rtol=1e-12)

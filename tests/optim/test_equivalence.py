@@ -24,6 +24,8 @@ import adamref.optim.engine as engine
 from adamref.optim import (SGD, AdaGrad, AdaMax, Adam, AdamW, RMSprop, adagrad_update,
                            adam_update, adam_variant_update, adamax_update, keras_adam,
                            rmsprop_update, sgd_update)
+from adamref.optim import (AdaBelief, Lion, NAdam, SignSGD, Yogi, adabelief_update,
+                           lion_update, nadam_update, sign_sgd_update, yogi_update)
 
 STEPS = 5
 
@@ -80,6 +82,38 @@ def adagrad(initial_accumulator_value=0.0, **flags):
     return make, step, ("sum",)
 
 
+def nadam(**flags):
+    """NAdam: the pure form carries ∏ μ_i, which the class computes from t."""
+    def step(theta, grad, state, t, hyper):
+        product = state.get("mu_product", 1.0)
+        theta, m, v, product = nadam_update(theta, grad, state["m"], state["v"], product, t,
+                                            **hyper, **flags)
+        return theta, {"m": m, "v": v, "mu_product": product}
+    return (lambda **h: NAdam(**h, **flags)), step, ("m", "v")
+
+
+def moments_pair(cls, pure, second, **flags):
+    """An optimizer with buffers ``m`` and ``second`` and its pure form."""
+    def step(theta, grad, state, t, hyper):
+        theta, m, other = pure(theta, grad, state["m"], state[second], t, **hyper, **flags)
+        return theta, {"m": m, second: other}
+    return (lambda **h: cls(**h, **flags)), step, ("m", second)
+
+
+def lion(**flags):
+    def step(theta, grad, state, t, hyper):
+        theta, m = lion_update(theta, grad, state["m"], t, **hyper, **flags)
+        return theta, {"m": m}
+    return (lambda **h: Lion(**h, **flags)), step, ("m",)
+
+
+def sign_sgd(beta1=0.0, **flags):
+    def step(theta, grad, state, t, hyper):
+        theta, m = sign_sgd_update(theta, grad, state.get("m"), t, beta1=beta1, **hyper, **flags)
+        return theta, ({} if m is None else {"m": m})
+    return (lambda **h: SignSGD(beta1=beta1, **h, **flags)), step, ("m",) if beta1 else ()
+
+
 def keras(**h):
     return keras_adam(learning_rate=h["lr"], weight_decay=0.004)
 
@@ -113,7 +147,25 @@ VARIANTS = {
     "RMSprop centered momentum L2": (rmsprop(True, 0.5, weight_decay=0.1), 0.01),
     "AdaGrad lr_decay": (adagrad(lr_decay=0.01), 0.1),
     "AdaGrad initial accumulator": (adagrad(0.1, lr_decay=0.01), 0.1),
+    "NAdam": (nadam(), 0.01),
+    "NAdam L2 maximize": (nadam(weight_decay=0.1, maximize=True), 0.01),
+    "NAdamW": (nadam(weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01), 0.01),
+    "Yogi": (moments_pair(Yogi, yogi_update, "v"), 0.01),
+    "Yogi L2 maximize": (moments_pair(Yogi, yogi_update, "v", weight_decay=0.1, maximize=True),
+                         0.01),
+    "AdaBelief": (moments_pair(AdaBelief, adabelief_update, "s"), 0.01),
+    "AdaBelief L2 maximize eps": (moments_pair(AdaBelief, adabelief_update, "s", eps=1e-8,
+                                               eps_root=1e-10, weight_decay=0.1,
+                                               maximize=True), 0.01),
+    "Lion": (lion(), 0.001),
+    "Lion no decay maximize": (lion(weight_decay=0.0, maximize=True), 0.001),
+    "SignSGD": (sign_sgd(), 0.01),
+    "SignSGD signum L2 maximize": (sign_sgd(0.9, weight_decay=0.1, maximize=True), 0.01),
 }
+
+#: Buffers that start at a value other than 0.
+INITIAL = {"AdaGrad initial accumulator": {"sum": 0.1}, "Yogi": {"m": 1e-6, "v": 1e-6},
+           "Yogi L2 maximize": {"m": 1e-6, "v": 1e-6}}
 
 #: Adam's pure form takes eps for keras_adam; the others take only lr.
 PURE_HYPER = {"keras_adam": lambda lr: {"lr": lr, "eps": 1e-7}}
@@ -154,8 +206,7 @@ def test_the_class_equals_its_pure_function_bit_for_bit(name, path, dtype, small
         lr = np.array([[lr], [lr / 3], [lr * 2]])  # three configurations, one per row
     opt = make(lr=lr)
     pure_theta = theta.copy()
-    state = {k: np.full_like(theta, 0.1 if name == "AdaGrad initial accumulator"
-                             and k == "sum" else 0.0) for k in names}
+    state = {k: np.full_like(theta, INITIAL.get(name, {}).get(k, 0.0)) for k in names}
     for t, grad in enumerate(grads, start=1):
         opt.step(theta, grad)
         hyper = PURE_HYPER.get(name, lambda lr: {"lr": lr})(lr)

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import (SGD, AdaBelief, AdaGrad, Adafactor, Adam, AdaMax, AdamW, Lion,
+                           NAdam, RAdam, RMSprop, SignSGD, Yogi, adam_update)
 
 OPTIMIZERS = {
     "adam": lambda: Adam(lr=1e-2),
@@ -19,6 +20,14 @@ OPTIMIZERS = {
     "rmsprop": lambda: RMSprop(),
     "adagrad": lambda: AdaGrad(),
     "sgd-momentum": lambda: SGD(lr=1e-3, momentum=0.9),
+    "adafactor": lambda: Adafactor(weight_decay=1e-3),
+    "nadam": lambda: NAdam(),
+    "nadamw": lambda: NAdam(weight_decay=1e-2, decoupled_weight_decay=True),
+    "yogi": lambda: Yogi(),
+    "adabelief": lambda: AdaBelief(),
+    "lion": lambda: Lion(),
+    "signum": lambda: SignSGD(beta1=0.9),
+    "radam": lambda: RAdam(lr=1e-2),
 }
 
 

@@ -1,13 +1,14 @@
-"""adamref against trajectories recorded from torch.optim.Adam/AdamW and Keras 3.
+"""adamref against trajectories recorded from torch.optim (Adam, AdamW, NAdam,
+Adamax), Keras 3 (Adam) and Optax (yogi, adabelief, lion).
 
 The fixtures ``tests/optim/fixtures/ref_*.npz`` were recorded by hand with
-``tests/reference/record_reference.py`` (see its docstring; torch and keras are
-never needed here); other ``.npz`` files in that folder belong to other tests.  Each replay starts from the fixture's ``theta0``, asks the
+``tests/reference/record_reference.py`` and ``record_optax.py`` (see their
+docstrings; torch, keras and jax are never needed here); other ``.npz`` files
+in that folder belong to other tests.  Each replay starts from the fixture's ``theta0``, asks the
 shared oracle ``tests/reference/problem.py`` for the gradient at adamref's own
 current parameters, steps adamref, and compares every step with the framework.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import adamref
+from reference_oracle import problem   # tests/reference/problem.py
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_DIR = HERE / "fixtures"
@@ -26,31 +28,42 @@ EXPECTED = {
     "ref_torch_adam_maximize", "ref_torch_adamw_amsgrad_maximize",
     "ref_torch_adam_betas_eps",
     "ref_keras_adam", "ref_keras_adam_amsgrad", "ref_keras_adam_weight_decay",
+    "ref_torch_nadam", "ref_torch_nadam_l2", "ref_torch_nadamw", "ref_torch_nadam_betas_eps_decay",
+    "ref_torch_adamax", "ref_torch_adamax_l2_maximize",
+    "ref_optax_yogi", "ref_optax_yogi_betas_eps", "ref_optax_adabelief",
+    "ref_optax_adabelief_eps", "ref_optax_lion", "ref_optax_lion_betas_decay",
 }
 
-
-def _load_problem():
-    spec = importlib.util.spec_from_file_location("reference_problem",
-                                                  HERE.parent / "reference" / "problem.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+#: What a fixture holds besides the optimizer's state (its buffers, under
+#: adamref's names): the case, the run, and the recorder's diagnostics.
+RECORD = {"framework", "optimizer", "optimizer_class", "kwargs_json", "meta_versions",
+          "theta0", "trajectory", "grads", "name"}
+DIAGNOSTICS = {"foreach_max_abs_diff", "jit_max_abs_diff", "float32_scalars_max_abs_diff"}
 
 
-problem = _load_problem()
+def state_keys(fixture):
+    """The buffers a fixture stores: everything but the record and the diagnostics."""
+    return set(fixture) - RECORD - DIAGNOSTICS
+
 
 EPS32 = float(np.finfo(np.float32).eps)
 
-# PyTorch, float64: the same algorithm evaluated with different but equally
-# accurate roundings (torch: m.lerp_(g, 1−β1), v·β2 + (1−β2)·g²,
+# PyTorch and Optax, float64: the same algorithm evaluated with different but
+# equally accurate roundings (torch: m.lerp_(g, 1−β1), v·β2 + (1−β2)·g²,
 # θ.addcdiv_(m, denom, value=−step); adamref: m + (1−β1)(g − m),
-# v + (1−β2)(g² − v), θ − step·(m/denom)) must agree to 1e-12 relative on every
-# step (measured: ≤ 4.7e-14 over all cases).  The absolute floor only matters
-# for an entry that passes close to zero, where relative error means nothing:
-# 8 float64 ulps of the array's largest entry (≈ 2e-15 for |θ| ~ 1), far below
-# any semantic slip (ε = 1e-8 → 1e-12 alone moves θ by ~8e-7 relative here).
-TORCH_RTOL = 1e-12
-TORCH_ULPS = 8
+# v + (1−β2)(g² − v), θ − step·(m/denom); NAdam's 0.96^(tψ) by pow in torch, by
+# repeated squaring here; Optax and adamref's Optax variants share the order of
+# operations, but XLA's division and scaling round differently in the last bit)
+# must agree to 1e-12 relative on every step, or, for an entry that passes
+# close to zero, where relative error means nothing, to 64 float64 ulps of the
+# array's largest entry (≈ 1.4e-14 for |θ| ~ 1; the 64 ulps of
+# ``roundoff.agreement``), far below any semantic slip (ε = 1e-8 → 1e-12 alone
+# moves θ by ~8e-7 relative here).  Measured with numpy 2.4.6: the largest gap
+# of θ over all float64 cases is 20 ulps of max|θ| (Optax AdaBelief, an entry
+# of 4e-4 there: 4e-12 relative), else ≤ 17 ulps and ≤ 7.9e-13 relative; of the
+# state, ≤ 4.8e-13 relative; Lion is bit for bit Optax's.
+FLOAT64_RTOL = 1e-12
+FLOAT64_ULPS = 64
 
 
 def keras_atol(reference, step):
@@ -86,6 +99,26 @@ def keras_state_rtol(step, betas):
     return 8 * EPS32 + step * defect
 
 
+# torch's classes and their adamref counterparts, with the keyword arguments
+# each takes besides lr and betas.  torch's defaults are adamref's: lr 1e-3
+# (NAdam, Adamax: 2e-3), betas (0.9, 0.999), eps 1e-8, weight_decay 0 (AdamW:
+# 1e-2), momentum_decay 4e-3.
+TORCH_COUNTERPARTS = {
+    "torch.optim.Adam": (adamref.Adam, {"eps", "weight_decay", "amsgrad", "maximize"}),
+    "torch.optim.AdamW": (adamref.AdamW, {"eps", "weight_decay", "amsgrad", "maximize"}),
+    "torch.optim.NAdam": (adamref.NAdam, {"eps", "weight_decay", "momentum_decay",
+                                          "decoupled_weight_decay", "maximize"}),
+    "torch.optim.Adamax": (adamref.AdaMax, {"eps", "weight_decay", "maximize"}),
+}
+# Optax's functions: their counterparts, and Optax's names for adamref's
+# keywords.  The defaults agree (b1, b2, eps, eps_root, weight_decay; Yogi's
+# initial_accumulator_value 1e-6); Optax has no default learning rate.
+OPTAX_COUNTERPARTS = {"optax.yogi": adamref.Yogi, "optax.adabelief": adamref.AdaBelief,
+                      "optax.lion": adamref.Lion}
+OPTAX_NAMES = {"learning_rate": "lr", "b1": "beta1", "b2": "beta2", "eps": "eps",
+               "eps_root": "eps_root", "weight_decay": "weight_decay"}
+
+
 def adamref_optimizer(fixture):
     """The adamref optimizer that should compute what the recorded one did."""
     framework = str(fixture["framework"])
@@ -93,14 +126,14 @@ def adamref_optimizer(fixture):
     kwargs = json.loads(str(fixture["kwargs_json"]))
     if framework == "keras" and name == "keras.optimizers.Adam":
         return adamref.keras_adam(**kwargs)
-    if framework == "torch" and name in ("torch.optim.Adam", "torch.optim.AdamW"):
-        # torch's defaults are adamref's: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-        # weight_decay 0 (Adam) / 1e-2 (AdamW).
-        known = {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"}
-        assert set(kwargs) <= known, f"unhandled torch kwargs {set(kwargs) - known}"
+    if framework == "torch" and name in TORCH_COUNTERPARTS:
+        cls, known = TORCH_COUNTERPARTS[name]
+        assert set(kwargs) <= known | {"lr", "betas"}, f"unhandled torch kwargs {kwargs}"
         beta1, beta2 = kwargs.pop("betas", (0.9, 0.999))
-        cls = adamref.Adam if name == "torch.optim.Adam" else adamref.AdamW
         return cls(beta1=beta1, beta2=beta2, **kwargs)
+    if framework == "optax" and name in OPTAX_COUNTERPARTS:
+        assert set(kwargs) <= set(OPTAX_NAMES), f"unhandled optax kwargs {kwargs}"
+        return OPTAX_COUNTERPARTS[name](**{OPTAX_NAMES[k]: v for k, v in kwargs.items()})
     raise AssertionError(f"no adamref counterpart for {framework} {name}")
 
 
@@ -126,10 +159,13 @@ def test_fixture_is_well_formed(fixture):
     assert theta0.dtype == trajectory.dtype == grads.dtype == expected_dtype
     np.testing.assert_array_equal(theta0, problem.THETA0.astype(expected_dtype))
     assert fixture["meta_versions"].dtype.kind == "U" and fixture["meta_versions"].size >= 2
-    for key in ("m", "v"):
-        assert fixture[key].shape == theta0.shape
+    assert "m" in fixture
+    for key in state_keys(fixture):
+        assert fixture[key].shape == theta0.shape and fixture[key].dtype == expected_dtype
     amsgrad = json.loads(str(fixture["kwargs_json"])).get("amsgrad", False)
     assert ("v_max" in fixture) == amsgrad
+    for key in DIAGNOSTICS & set(fixture):
+        assert fixture[key].shape == () and 0 <= fixture[key] < 1e-9
 
 
 def test_oracle_reproduces_the_recorded_gradients(fixture):
@@ -153,12 +189,10 @@ def test_replay_matches_the_framework(fixture):
         assert theta.dtype == reference.dtype
         assert_close(theta, reference, keras, step, f"{fixture['name']}: θ at step {step}")
     assert opt.t == steps
-    for key in ("m", "v", "v_max"):
-        mine = getattr(opt, key)
-        if key not in fixture:
-            assert mine is None, f"{fixture['name']}: adamref keeps {key}, the framework not"
-            continue
-        assert_state_close(mine, fixture[key], keras, steps, (opt.beta1, opt.beta2),
+    assert set(opt.state) == state_keys(fixture), f"{fixture['name']}: buffers differ"
+    for key, mine in opt.state.items():
+        betas = (opt.hyperparameters["beta1"], opt.hyperparameters["beta2"])
+        assert_state_close(mine, fixture[key], keras, steps, betas,
                            f"{fixture['name']}: {key} after step {steps}")
 
 
@@ -168,8 +202,8 @@ def assert_close(actual, reference, keras, step, message):
         np.testing.assert_allclose(actual, reference, rtol=0,
                                    atol=keras_atol(reference, step), err_msg=message)
     else:
-        atol = TORCH_ULPS * float(np.spacing(np.max(np.abs(reference))))
-        np.testing.assert_allclose(actual, reference, rtol=TORCH_RTOL, atol=atol,
+        atol = FLOAT64_ULPS * float(np.spacing(np.max(np.abs(reference))))
+        np.testing.assert_allclose(actual, reference, rtol=FLOAT64_RTOL, atol=atol,
                                    err_msg=message)
 
 
@@ -179,6 +213,6 @@ def assert_state_close(actual, reference, keras, step, betas, message):
         rtol = keras_state_rtol(step, betas)
         atol = rtol * float(np.max(np.abs(reference)))
     else:
-        rtol = TORCH_RTOL
-        atol = TORCH_ULPS * float(np.spacing(np.max(np.abs(reference))))
+        rtol = FLOAT64_RTOL
+        atol = FLOAT64_ULPS * float(np.spacing(np.max(np.abs(reference))))
     np.testing.assert_allclose(actual, reference, rtol=rtol, atol=atol, err_msg=message)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop
+from adamref.optim import (SGD, AdaBelief, AdaGrad, Adafactor, Adam, AdaMax, AdamW, Lion,
+                           NAdam, RAdam, RMSprop, SignSGD, Yogi)
 
 OPTIMIZERS = [
     lambda: Adam(lr=0.01),
@@ -14,6 +15,13 @@ OPTIMIZERS = [
     lambda: SGD(lr=0.01, momentum=0.9, nesterov=True),
     lambda: RMSprop(lr=0.01, momentum=0.5, centered=True),
     lambda: AdaGrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    lambda: Adafactor(lr=0.05, weight_decay=0.01, maximize=True),
+    lambda: NAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    lambda: Yogi(initial_accumulator_value=0.1),
+    lambda: AdaBelief(lr=0.01, maximize=True),
+    lambda: Lion(lr=0.001),
+    lambda: SignSGD(lr=0.01, beta1=0.9),
+    lambda: RAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
 ]
 
 
@@ -92,6 +100,14 @@ def test_params_must_keep_their_structure():
                          decoupled_weight_decay=True)),
     (lambda lr, b2: RMSprop(lr=lr, alpha=b2), lambda lr, b2: RMSprop(lr=lr, alpha=b2)),
     (lambda lr, b2: AdaMax(lr=lr, beta2=b2), lambda lr, b2: AdaMax(lr=lr, beta2=b2)),
+    # NAdam's product of μ_t per configuration: β1 and ψ arrays against their scalars
+    (lambda lr, b2: NAdam(lr=lr, beta1=b2 - 0.05, momentum_decay=lr),
+     lambda lr, b2: NAdam(lr=lr, beta1=b2 - 0.05, momentum_decay=lr)),
+    (lambda lr, b2: Yogi(lr=lr, beta2=b2), lambda lr, b2: Yogi(lr=lr, beta2=b2)),
+    (lambda lr, b2: AdaBelief(lr=lr, beta2=b2), lambda lr, b2: AdaBelief(lr=lr, beta2=b2)),
+    (lambda lr, b2: Lion(lr=lr, beta2=b2), lambda lr, b2: Lion(lr=lr, beta2=b2)),
+    (lambda lr, b2: SignSGD(lr=lr, beta1=b2), lambda lr, b2: SignSGD(lr=lr, beta1=b2)),
+    (lambda lr, b2: RAdam(lr=lr, beta2=b2), lambda lr, b2: RAdam(lr=lr, beta2=b2)),
 ])
 def test_broadcast_sweep_equals_loop_over_configurations(make_sweep, make_one):
     lrs = np.array([1e-3, 1e-2, 1e-1])

@@ -5,6 +5,7 @@ import pytest
 
 import adamref
 from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
+from adamref.optim import AdaBelief, Lion, NAdam, SignSGD, Yogi, lion_update, nadam_update
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -45,6 +46,15 @@ def test_wrong_types_raise_type_error(kwargs, message):
     (lambda: AdaMax(beta2=1.0), r"beta2 must be in \[0.0, 1.0\), got 1.0"),
     (lambda: AdamW(weight_decay=-1), r"weight_decay must be >= 0.0, got -1.0"),
     (lambda: adamref.keras_adam(learning_rate=-3), r"learning_rate must be >= 0.0, got -3.0"),
+    (lambda: NAdam(momentum_decay=-1), r"momentum_decay must be >= 0.0, got -1.0"),
+    (lambda: NAdam(beta1=1.0), r"beta1 must be in \[0.0, 1.0\), got 1.0"),
+    (lambda: Yogi(eps=-1e-3), r"eps must be >= 0.0, got -0.001"),
+    (lambda: Yogi(initial_accumulator_value=-1), r"initial_accumulator_value must be >= 0"),
+    (lambda: AdaBelief(eps_root=-1e-16), r"eps_root must be >= 0.0, got -1e-16"),
+    (lambda: Lion(beta2=1.0), r"beta2 must be in \[0.0, 1.0\), got 1.0"),
+    (lambda: Lion(weight_decay=-0.1), r"weight_decay must be >= 0.0, got -0.1"),
+    (lambda: SignSGD(beta1=-0.5), r"beta1 must be in \[0.0, 1.0\), got -0.5"),
+    (lambda: SignSGD(lr=np.array([0.1, -1.0])), r"lr must be >= 0.0, got -1.0"),
 ])
 def test_every_optimizer_validates(make, message):
     with pytest.raises(ValueError, match=message):
@@ -88,3 +98,24 @@ def test_adam_update_validates(kwargs, error, message):
     args.update(kwargs)
     with pytest.raises(error, match=message):
         adam_update(**args)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: nadam_update(np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), 1.5, 1),
+     ValueError, r"mu_product must be in \[0.0, 1.0\], got 1.5"),
+    (lambda: nadam_update(np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), 1.0, 1,
+                          momentum_decay=np.array([1e-3, 1e-3])),
+     ValueError, r"momentum_decay has shape \(2,\), which does not broadcast"),
+    (lambda: lion_update(np.zeros(3), np.ones(3), np.zeros(3), 0), ValueError,
+     r"t must be an integer >= 1, got 0"),
+    (lambda: lion_update(np.zeros(3), np.ones(3), np.zeros(3), 1, beta1=1.0), ValueError,
+     r"beta1 must be in \[0.0, 1.0\), got 1.0"),
+    (lambda: adamref.optim.sign_sgd_update(np.zeros(3), np.ones(3), None, 1, beta1=0.9),
+     ValueError, r"beta1=0.9 needs a momentum m, got m=None"),
+    (lambda: adamref.optim.adabelief_update(np.zeros(3), np.ones(3), np.zeros(3),
+                                            -np.ones(3), 1),
+     ValueError, r"s must be >= 0"),
+])
+def test_the_family_s_pure_functions_validate(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

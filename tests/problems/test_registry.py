@@ -5,7 +5,7 @@ import pytest
 
 import adamref
 from adamref.problems.registry import LINEAGE, make_optimizer
-from adamref.problems import LINEAGE, OPTIMIZERS, make_optimizer
+from adamref.problems import FAMILY, LINEAGE, OPTIMIZERS, make_optimizer
 
 
 def test_make_optimizer_builds_the_documented_optimizers():
@@ -30,3 +30,15 @@ def test_every_registered_optimizer_builds_and_takes_options():
     with pytest.raises(ValueError, match=r"name must be one of \['SGD', .*\], got 'adam'"):
         make_optimizer("adam")
 
+
+
+def test_the_family_is_registered():
+    assert set(FAMILY) <= set(OPTIMIZERS)
+    assert repr(make_optimizer("NAdam", 0.01)) == repr(adamref.NAdam(lr=0.01))
+    assert repr(make_optimizer("Lion")) == repr(adamref.Lion())
+    assert make_optimizer("Signum", 0.1).beta1 == 0.9
+    assert make_optimizer("Signum", 0.1, beta1=0.5).beta1 == 0.5
+    assert make_optimizer("SignSGD", 0.1).beta1 == 0.0
+    assert isinstance(make_optimizer("AdaMax"), adamref.AdaMax)
+    assert make_optimizer("Yogi", 0.1, initial_accumulator_value=0.0).initial_accumulator_value == 0
+    assert make_optimizer("AdaBelief", 0.1).s is None
