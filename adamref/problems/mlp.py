@@ -42,10 +42,10 @@ from adamref.optim import validation as check
 
 # -- exp from + − × and exact scaling ------------------------------------------------------
 #: ln 2 in two parts (fdlibm's): the high part has 32 significant bits, so
-#: k·LN2_HI is exact for every |k| < 2^21 and x − k·ln 2 loses nothing.
+#: k·LN2_HI is exact for every ``|k| < 2^21`` and x − k·ln 2 loses nothing.
 LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 LOG2_E = 1.4426950408889634
-#: 1/n! for n = 0 … 13: the Taylor series of e^r for |r| ≤ ln2/2 (truncation < 1e-17).
+#: 1/n! for n = 0 … 13: the Taylor series of e^r for ``|r| ≤ ln2/2`` (truncation < 1e-17).
 EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
 
 
@@ -67,7 +67,7 @@ def portable_exp(x):
         return np.ldexp(series, exponent)                        # 2^k · e^r
 
 
-#: 1/(2k + 1) for k = 0 … 11: ln((1 + s)/(1 − s)) = 2·Σ s^(2k+1)/(2k + 1), |s| ≤ 0.172
+#: 1/(2k + 1) for k = 0 … 11: ln((1 + s)/(1 − s)) = 2·Σ s^(2k+1)/(2k + 1), ``|s| ≤ 0.172``
 #: (truncation below 1e-18).
 LOG_SERIES = tuple(1.0 / (2 * k + 1) for k in range(12))
 SQRT_HALF = 0.7071067811865476
@@ -77,7 +77,7 @@ def portable_log(x):
     """``ln x`` from + − × ÷ and exact operations: the same bits on every CPU.
 
     ``x = m·2^e`` exactly (``np.frexp``), m moved into [√½, √2); then
-    ``ln m = 2·atanh(s)`` with ``s = (m − 1)/(m + 1)``, |s| ≤ 0.172, by its
+    ``ln m = 2·atanh(s)`` with ``s = (m − 1)/(m + 1)``, ``|s| ≤ 0.172``, by its
     series, and ``ln x = e·ln 2 + ln m`` (ln 2 in two parts).  Within a few ulps
     of ``np.log``; 0 gives −inf, a negative number NaN, inf gives inf."""
     x = np.asarray(x, dtype=np.float64)
