@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: setup chromium book test test-without-book test-portable lab benchmark constraints clean
+.PHONY: setup chromium book test test-book test-without-book test-portable lab benchmark constraints clean
 
 # Debian's chromium, for the browser test of the built book (tests/test_built_book.py).
 CHROMIUM_INSTALL := apt-get update -qq && apt-get install -y -qq chromium
@@ -29,16 +29,19 @@ book: setup
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-# `make test`: the book is built while the tests that do not read it run (the
-# unit tests, nbval on every notebook, the JupyterLab test), which keeps both
-# cores busy; then the browser tests of the built book.  Two workers (the
+# `make test`: the book is built, then its browser tests run, while the tests
+# that do not read it run beside them (the unit tests, nbval on every notebook,
+# the JupyterLab test): both cores stay busy.  Two workers (the
 # machine's two cores); --dist loadscope keeps each notebook's cells, which
 # share one kernel, on one worker.
 PYTEST_NOTEBOOKS := $(BIN)/python -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
 
 test: setup chromium
-	$(MAKE) --no-print-directory -j2 --output-sync=target book test-without-book
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-book test-without-book
+
+# The browser tests of the built book, as soon as it is built.
+test-book: book
 	$(BIN)/python -m pytest -n 2 -m book tests
 
 test-without-book: setup

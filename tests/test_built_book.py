@@ -95,7 +95,7 @@ def test_page_renders_offline(browser, page):
         assert not bad, f"{relative(page)}: error or warning text in cell output: {bad}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SHOTS / (relative(page).replace("/", "_") + ".png")),
-                       full_page=True)
+                       full_page=False)   # the first screen: a full page costs seconds
     context.close()
     assert not outside, f"{relative(page)}: requests outside the site: {outside}"
     assert not console_errors, f"{relative(page)}: JavaScript errors: {console_errors}"
