@@ -92,17 +92,23 @@ def plot_momentum_schedule(mu, ax=None, *, beta1=0.9):
     return ax
 
 
+def _step_traces(ax, steps: dict, mark, title, *, xscale):
+    """``|Δθ_t|/α`` per optimizer against t (log y), a dotted line at step ``mark``."""
+    for i, (label, s) in enumerate(steps.items()):
+        ax.plot(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
+    ax.set_xscale(xscale)
+    ax.set_yscale("log")
+    if mark is not None:
+        ax.axvline(mark, color="k", linestyle=":", linewidth=1)
+    ax.minorticks_off()
+    ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$", title=title)
+    ax.legend()
+
+
 def _scale_change_panels(axes, changes, before):
     for ax, (kind, steps) in zip(axes, checked_mapping("changes", changes).items()):
-        steps = series(f"changes[{kind!r}]", steps)
-        for i, (label, s) in enumerate(steps.items()):
-            ax.loglog(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
-        if before is not None:
-            ax.axvline(before, color="k", linestyle=":", linewidth=1)
-        ax.minorticks_off()
-        ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
-               title=f"The gradient's scale {kind}")
-        ax.legend()
+        _step_traces(ax, series(f"changes[{kind!r}]", steps), before,
+                     f"The gradient's scale {kind}", xscale="log")
 
 
 def _online_panels(ax_x, ax_r, result, lr_index):
@@ -159,14 +165,8 @@ def plot_spike_response(response: dict, ax=None, *, spike_at=None):
     """``|Δθ_t|/α`` of Adam and AdaMax around one gradient spike (``spike_response``)."""
     response = series("response", response)
     ax = axes_or_new(ax)
-    for i, (label, s) in enumerate(response.items()):
-        ax.semilogy(np.arange(1, s.size + 1), s, color=label_color(label, i), label=label)
-    if spike_at is not None:
-        ax.axvline(spike_at, color="k", linestyle=":", linewidth=1)
-    ax.minorticks_off()
-    ax.set(xlabel="step $t$", ylabel=r"$|\Delta\theta_t|/\alpha$",
-           title="One gradient spike, then the gradient 1 again")
-    ax.legend()
+    _step_traces(ax, response, spike_at, "One gradient spike, then the gradient 1 again",
+                 xscale="linear")
     return ax
 
 
