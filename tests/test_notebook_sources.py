@@ -7,6 +7,8 @@
   render;
 - an explorer cell is ``explore("<chapter>")``, works alone, and is replaced by
   the offline explorer in the HTML;
+- a value measured with the clock is named ``prose.clock_*`` (the learner test
+  does not compare those with a fresh run);
 - no bookkeeping cell is tagged ``remove-cell`` (MyST-NB would run it late);
 - every concept chapter ends with exercises, each with a solution.
 """
@@ -28,6 +30,10 @@ ROLE = re.compile(r"\{([a-z:-]+)\}`")
 #: Roles both MyST-NB (the HTML) and jupyterlab-myst render.
 RENDERED_ROLES = {"eval", "eq", "ref", "numref", "doc", "cite", "cite:t", "cite:p", "math",
                   "abbr", "sub", "sup"}
+#: Names of quoted values that sound like measured times, speeds or speedups.
+TIMING_NAME = re.compile(r"seconds|_ms$|_us$|gbs$|speedup|per_second|elapsed|timing")
+#: Timings read from a fixture recorded by hand: fixed numbers, not clock readings.
+RECORDED_TIMINGS = {"prose.keras_seconds"}
 #: Chapters without exercises: the verdict collects the others' results.
 NO_EXERCISES = {"verdict"}
 
@@ -56,6 +62,15 @@ def test_every_eval_role_has_its_value_stored(path):
             f"do not match the roles {wanted}: run tools/store_outputs.py")
         for entry in stored:
             assert entry["result"]["status"] == "ok", f"{path.name} cell {index}: {entry}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_clock_measured_values_are_named_clock(path):
+    quoted = {name for cell in cells(path) if cell["cell_type"] == "markdown"
+              for name in EVAL_ROLE.findall(source(cell))}
+    unnamed = sorted(name for name in quoted - RECORDED_TIMINGS
+                     if TIMING_NAME.search(name) and not name.startswith("prose.clock_"))
+    assert not unnamed, f"{path.name}: timings not named prose.clock_*: {unnamed}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
