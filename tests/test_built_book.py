@@ -107,10 +107,9 @@ def _anchors(html: str) -> set[str]:
 
 def test_internal_links_resolve():
     missing = []
-    cache: dict[Path, str] = {}
+    anchors: dict[Path, set[str]] = {}      # a page's ids, read once (pages are large)
     for page in pages():
-        html = cache.setdefault(page, page.read_text(encoding="utf-8"))
-        for href in re.findall(r'\bhref="([^"]+)"', html):
+        for href in re.findall(r'\bhref="([^"]+)"', page.read_text(encoding="utf-8")):
             parts = urlsplit(href)
             if parts.scheme or href.startswith("//") or href.startswith("mailto:"):
                 continue
@@ -121,8 +120,9 @@ def test_internal_links_resolve():
                 missing.append(f"{relative(page)} -> {href}")
                 continue
             if parts.fragment and target.suffix == ".html":
-                text = cache.setdefault(target, target.read_text(encoding="utf-8"))
-                if unquote(parts.fragment) not in _anchors(text):
+                if target not in anchors:
+                    anchors[target] = _anchors(target.read_text(encoding="utf-8"))
+                if unquote(parts.fragment) not in anchors[target]:
                     missing.append(f"{relative(page)} -> {href} (no such anchor)")
     assert not missing, "broken internal links:\n" + "\n".join(missing)
 
