@@ -131,20 +131,47 @@ def lab_page(browser, lab):
     page.close()
 
 
+def _wait_for(page, script: str, done, timeout_s: float):
+    """Evaluate ``script`` until ``done(value)`` holds or ``timeout_s`` pass; the
+    last value either way (the caller's assertions then say what is wrong).
+    jupyterlab-myst renders and re-renders asynchronously, slowly under load."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script)
+        if done(value) or time.monotonic() > deadline:
+            return value
+        page.wait_for_timeout(250)
+
+
 def _open(page, notebook: str):
     page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }",
                   notebook)
     page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60_000)
-    # jupyterlab-myst renders asynchronously: wait until the text stops changing
-    last, stable = None, 0
-    for _ in range(150):
-        text = page.evaluate(MARKDOWN_TEXT_JS)
-        stable = stable + 1 if text == last and text else 0
-        if stable >= 3:
-            break
-        last = text
-        page.wait_for_timeout(200)
+    stored, visible = _stored_values(notebook), _visible_cells(notebook)
+
+    def rendered(cells):
+        text = "\n".join(cells)
+        return (len(cells) == len(visible) and all(c.strip() for c, v in zip(cells, visible) if v)
+                and not _raw_myst(text) and not _missing(stored, text)
+                and page.locator(".jp-MarkdownCell .katex").count() > 0)
+
+    _wait_for(page, MARKDOWN_CELLS_JS, done=rendered, timeout_s=180)
     return page
+
+
+def _visible_cells(notebook: str) -> list[bool]:
+    """For each markdown cell, whether it renders any text (a ``{solution-end}``
+    fence renders none)."""
+    markdown = [c for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
+                if c["cell_type"] == "markdown"]
+    return [not re.fullmatch(r"```\{solution-end\}\s*```", "".join(c["source"]).strip())
+            for c in markdown]
+
+
+def _missing(values: list[str], text: str) -> list[str]:
+    """The values not shown in ``text`` (whitespace-insensitive)."""
+    flat = " ".join(text.split())
+    return [v for v in values if " ".join(v.split()) not in flat]
 
 
 def _close(page) -> None:
@@ -185,6 +212,14 @@ def _raw_myst(text: str) -> list[str]:
 
 
 def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
+    # Under load the kernel may still be starting: a Run All sent before it is
+    # ready is dropped, so wait for the session and the kernel's info reply.
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        await panel.sessionContext.session.kernel.info;
+    }""")
     # what Run > Run All Cells does
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = time.monotonic() + timeout_s
@@ -223,22 +258,30 @@ def check_notebook(lab_page, notebook):
         assert not _raw_myst(before), f"{notebook}: raw MyST visible: {_raw_myst(before)}"
         # jupyterlab-myst typesets math with KaTeX
         assert page.locator(".jp-MarkdownCell .katex").count() > 0, f"{notebook}: no math"
-        flat = " ".join(before.split())
-        missing = [v for v in _stored_values(notebook) if " ".join(v.split()) not in flat]
+        missing = _missing(_stored_values(notebook), before)
         assert not missing, f"{notebook}: stored {{eval}} values not shown: {missing[:5]}"
         if notebook not in EXPLORED:
             return
         _run_all(page, notebook)
         errors = page.evaluate(ERRORS_JS)
         assert not errors, f"{notebook}: error output after Run All: {errors}"
-        after = page.evaluate(MARKDOWN_TEXT_JS)
+        clocked = _clocked_cells(notebook)
+
+        def changed_cells(cells_after):
+            return [i for i, (a, b) in enumerate(zip(cells_before, cells_after))
+                    if a != b and i not in clocked]
+
+        # Run All re-renders every markdown cell with the fresh values
+        cells_after = _wait_for(page, MARKDOWN_CELLS_JS, timeout_s=60, done=lambda cells: (
+            len(cells) == len(cells_before) and not changed_cells(cells)))
+        after = "\n".join(cells_after)
         assert not _raw_myst(after), f"{notebook}: raw MyST after Run All: {_raw_myst(after)}"
-        cells_after, clocked = page.evaluate(MARKDOWN_CELLS_JS), _clocked_cells(notebook)
         assert len(cells_after) == len(cells_before)
-        differ = [i for i, (a, b) in enumerate(zip(cells_before, cells_after))
-                  if a != b and i not in clocked]
-        assert not differ, (f"{notebook}: markdown cells {differ} show stored {{eval}} values "
-                            "that differ from a fresh run (re-store with tools/store_outputs.py)")
+        changed = changed_cells(cells_after)
+        assert not changed, (
+            f"{notebook}: markdown cells {changed} show stored {{eval}} values that differ "
+            "from a fresh run (re-store with tools/store_outputs.py); the first one before:\n"
+            f"{cells_before[changed[0]][:600]}\nafter:\n{cells_after[changed[0]][:600]}")
         first = _image_source(page)
         assert first, f"{notebook}: the explorer shows no image"
         _move_one_control(page)
