@@ -1,5 +1,7 @@
 """Shared test set-up.
 
+Hypothesis is seeded (profile ``seeded``).
+
 Figures are drawn off-screen (no display in CI), and every test's figures are
 closed after it.  ``matplotlib.use`` here, not the ``MPLBACKEND`` environment
 variable: the notebook kernels that nbval starts inherit the environment, and
@@ -12,8 +14,16 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+# Property tests draw the same examples on every run and machine (seeded from
+# each test's name), so CI cannot pass or fail by chance; run with
+# ``--hypothesis-profile=explore`` to search afresh.
+settings.register_profile("seeded", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile("seeded")
 
 #: Debian's chromium (``make chromium``) and the flags it needs here: no sandbox
 #: as root, and no background connections (the machine's network is closed).

@@ -20,6 +20,8 @@ One step, ``t = 1, 2, …`` (torch's ``_single_tensor_adafactor``):
 - the statistics: ``R ← R + t^τ (mean_rows(g²) − R)``, ``C`` likewise over
   columns, or ``V ← V + t^τ (g² − V)`` for a vector; ``V̂ = R/max(mean(R), ε1)·C``
   (in this order: ``R/mean(R) ≤ n`` cannot overflow where ``R·C`` could);
+  a step whose means or ``V̂`` would overflow is refused, as every
+  optimizer's step whose g² would;
 - ``U = g/√max(V̂, ε1²)``, clipped by its RMS: ``Û = U/max(1, RMS(U)/d)``;
 - ``θ ← θ − α_t·Û``.
 
@@ -69,6 +71,7 @@ class Adafactor(Optimizer):
     _whole_leaves = True
     _default_layout = False
     _nonnegative_buffers = ("row_var", "col_var", "variance")
+    _must_fit = "g², its row and column sums and V̂"
 
     def __init__(self, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0, *,
                  weight_decay=0.0, relative_step=True, scale_parameter=True, maximize=False):
@@ -123,18 +126,44 @@ class Adafactor(Optimizer):
                "decay_factor": [1 - h["lr"] * h["weight_decay"]] * len(steps)}   # 1 − lr·λ
         return {k: (np.array(v) if np.ndim(t) else v[0]) for k, v in out.items()}
 
+    def _square_bound(self, magnitudes, buffers):
+        """g²'s bound, times the longer side of a factored leaf: a row or column
+        mean of g² sums that many squares before it divides, and
+        ``V̂ = R/mean(R)·C ≤ n·C``, where C also holds earlier steps' means."""
+        bound = super()._square_bound(magnitudes, buffers)
+        row, col = buffers["row_var"], buffers["col_var"]
+        if col.size == 0:
+            return bound
+        earlier = float(np.max(col))                      # NaN: the exact check decides
+        return max(row.shape[-2], col.shape[-1]) * max(bound, earlier)
+
+    def _square_check(self, theta, grad, buffers, scratch, c):
+        """The exact check: g², and for a factored leaf its means and V̂ as the
+        step computes them, on copies of R and C (nothing is written)."""
+        super()._square_check(theta, grad, buffers, scratch, c)
+        if factored(theta):
+            self._factored_v_hat(scratch[1], buffers["row_var"].copy(),
+                                 buffers["col_var"].copy(), c, self._eps1(c, theta.dtype))
+
+    def _eps1(self, c, dtype) -> float:
+        return c.eps1 if "eps1" in self._hyper else float(np.finfo(dtype).eps)
+
+    @staticmethod
+    def _factored_v_hat(square, row, col, c, eps1):
+        """R and C updated in place from g²; returns V̂ = R/max(mean R, ε1)·C."""
+        row += c.one_minus_beta2 * (square.mean(axis=-1, keepdims=True) - row)  # R
+        col += c.one_minus_beta2 * (square.mean(axis=-2, keepdims=True) - col)  # C
+        return row / np.maximum(row.mean(axis=-2, keepdims=True), eps1) * col   # R·C/mean R
+
     def _update(self, theta, g, state, scratch, c):
-        eps1 = c.eps1 if "eps1" in self._hyper else float(np.finfo(theta.dtype).eps)
+        eps1 = self._eps1(c, theta.dtype)
         g = self._effective_gradient(theta, g, scratch, c)                # −g if maximizing
         alpha = max(c.eps2, rms(theta)) * c.rho if self.scale_parameter else c.rho  # α_t
         if self._decays:
             theta *= c.decay_factor                                        # θ ← (1 − lr·λ)·θ
         square = np.multiply(g, g, out=scratch[1])                         # g²
         if factored(theta):
-            row, col = state["row_var"], state["col_var"]
-            row += c.one_minus_beta2 * (square.mean(axis=-1, keepdims=True) - row)  # R
-            col += c.one_minus_beta2 * (square.mean(axis=-2, keepdims=True) - col)  # C
-            v_hat = row / np.maximum(row.mean(axis=-2, keepdims=True), eps1) * col  # R·C/mean R
+            v_hat = self._factored_v_hat(square, state["row_var"], state["col_var"], c, eps1)
         else:
             v_hat = state["variance"]
             v_hat += c.one_minus_beta2 * (square - v_hat)                  # V += t^τ (g² − V)

@@ -68,7 +68,8 @@ def largest_magnitude(a: np.ndarray) -> float:
     return max(high, -float(np.minimum.reduce(a, axis=None)))
 
 
-def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> FloatingPointError:
+def overflow_error(name: str, error: FloatingPointError, dtype, grad,
+                   must_fit: str = "g²") -> FloatingPointError:
     """The error for a squared gradient that does not fit ``dtype``: what
     overflowed, where, by how much, and what to do about it."""
     largest = float(np.max(np.abs(grad), where=np.isfinite(grad), initial=0.0))
@@ -77,7 +78,7 @@ def overflow_error(name: str, error: FloatingPointError, dtype, grad) -> Floatin
               else "scale the loss down")
     return FloatingPointError(
         f"{name}: {error} in {np.dtype(dtype)} (largest finite |gradient| {largest:.3g}; "
-        f"g² must fit in {limit:.3g}): nothing was updated; {advice}")
+        f"{must_fit} must fit in {limit:.3g}): nothing was updated; {advice}")
 
 
 def threads_for(n: int) -> int:
@@ -188,7 +189,8 @@ class Engine:
         try:
             self.run(jobs, exact, constants)
         except FloatingPointError as error:
-            raise overflow_error(name_of(), error, theta.dtype, grad) from None
+            raise overflow_error(name_of(), error, theta.dtype, grad,
+                                 optimizer._must_fit) from None
 
     def _scratch_for(self, key, shape, dtype):
         """Two scratch arrays, kept between steps: a chunk buffer grows to the

@@ -241,6 +241,8 @@ class Optimizer:
     #: Whether the update squares the (effective) gradient: then a square that
     #: overflows the dtype is refused before the step (see the class docstring).
     _squares_gradient = False
+    #: What must fit the dtype for the step to go ahead (named in the error).
+    _must_fit = "g²"
 
     def __init__(self, **hyperparameters):
         self._hyper = hyperparameters  # validated by the subclass

@@ -215,6 +215,29 @@ def test_a_failing_call_changes_nothing():
     assert all(np.array_equal(after[k], state[k]) for k in state)
 
 
+@pytest.mark.parametrize("shape", [(2, 1), (1, 2)])
+def test_a_row_or_column_sum_that_overflows_is_refused(shape):
+    """Every g² fits float32 (|g| < 1.8e19), but a sum of two does not: the
+    step is refused and nothing changes (found by hypothesis in test_properties)."""
+    theta = -np.ones(shape, np.float32)
+    opt = Adafactor(weight_decay=1e-3)
+    opt.step(theta, -np.ones(shape, np.float32))
+    before, state = theta.copy(), opt.state_dict()
+    with pytest.raises(FloatingPointError, match="its row and column sums"):
+        opt.step(theta, np.full(shape, -1.34e19, np.float32))
+    np.testing.assert_array_equal(theta, before)
+    after = opt.state_dict()
+    assert all(np.array_equal(after[k], state[k]) for k in state)
+
+
+def test_a_large_gradient_whose_sums_fit_is_taken():
+    """The bound is not a ban: |g| = 1e19 in float32 (g² = 1e38, a sum of two
+    2e38 < 3.4e38) is a finite step."""
+    theta = -np.ones((2, 1), np.float32)
+    Adafactor().step(theta, np.full((2, 1), -1e19, np.float32))
+    assert np.isfinite(theta).all()
+
+
 def test_a_schedule_sets_lr():
     theta = np.full(3, 2.0)
     Adafactor(lr=inverse_sqrt(0.5), scale_parameter=False).step(theta, np.ones(3))
