@@ -56,7 +56,7 @@ MARKDOWN_TEXT_JS = "() => (" + MARKDOWN_CELLS_JS + ")().join('\\n')"
 CLOCK = "prose.clock_"
 
 PROMPTS_JS = """() => Array.from(document.querySelectorAll(
-    '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(e => e.innerText.trim())"""
+    '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(e => e.textContent.trim())"""
 
 ERRORS_JS = """() => Array.from(document.querySelectorAll(
     '.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],'
@@ -140,7 +140,7 @@ def _wait_for(page, script: str, done, timeout_s: float):
         value = page.evaluate(script)
         if done(value) or time.monotonic() > deadline:
             return value
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(500)
 
 
 def _open(page, notebook: str):
@@ -227,7 +227,7 @@ def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
         prompts = page.evaluate(PROMPTS_JS)
         if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
             return
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(500)
     pytest.fail(f"{notebook}: Run All did not finish in {timeout_s:.0f} s: {prompts}")
 
 
