@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
 
-.PHONY: setup chromium book test test-book test-without-book test-portable lab benchmark constraints clean
+.PHONY: setup chromium book store test test-book test-without-book test-portable lab benchmark constraints clean
 
 # Debian's chromium, for the browser test of the built book (tests/test_built_book.py).
 CHROMIUM_INSTALL := apt-get update -qq && apt-get install -y -qq chromium
@@ -28,6 +28,11 @@ book: setup
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
+
+# Run every chapter and store its outputs and {eval} values (what the book and
+# JupyterLab show); needed after a change to adamref or to a notebook's code.
+store: setup
+	$(BIN)/python tools/store_outputs.py chapters/*.ipynb
 
 # `make test`: the book is built, then its browser tests run, while the tests
 # that do not read it run beside them (the unit tests, nbval on every notebook,

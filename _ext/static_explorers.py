@@ -7,7 +7,7 @@ replaced by the same controls as range inputs and the same figure, drawn by
 controls' static values; a few lines of JavaScript swap the images.
 
 The images are drawn in a separate process that starts when the build starts,
-so they are drawn while the notebooks execute; each page waits for its own.
+so they are drawn while Sphinx reads the pages; each page waits for its own.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 - the prose quotes numbers only through ``{eval}`` roles, and every one has its
   value stored (``metadata.user_expressions``, what jupyterlab-myst shows before
   the notebook runs; ``tools/store_outputs.py`` writes it);
+- every notebook was stored with the current ``adamref`` code, toolchain and
+  code cells (the HTML book shows the stored outputs; nbval does not compare
+  figures);
 - the markdown uses only roles that both the HTML build and jupyterlab-myst
   render;
 - an explorer cell is ``explore("<chapter>")``, works alone, and is replaced by
@@ -15,9 +18,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+
+import nbformat
 
 import pytest
 
@@ -30,6 +36,10 @@ ROLE = re.compile(r"\{([a-z:-]+)\}`")
 #: Roles both MyST-NB (the HTML) and jupyterlab-myst render.
 RENDERED_ROLES = {"eval", "eq", "ref", "numref", "doc", "cite", "cite:t", "cite:p", "math",
                   "abbr", "sub", "sup"}
+_spec = importlib.util.spec_from_file_location("store_outputs", ROOT / "tools" / "store_outputs.py")
+store_outputs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(store_outputs)
+
 #: Names of quoted values that sound like measured times, speeds or speedups.
 TIMING_NAME = re.compile(r"seconds|_ms$|_us$|gbs$|speedup|per_second|elapsed|timing")
 #: Timings read from a fixture recorded by hand: fixed numbers, not clock readings.
@@ -62,6 +72,15 @@ def test_every_eval_role_has_its_value_stored(path):
             f"do not match the roles {wanted}: run tools/store_outputs.py")
         for entry in stored:
             assert entry["result"]["status"] == "ok", f"{path.name} cell {index}: {entry}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_outputs_were_stored_with_the_current_code(path):
+    notebook = nbformat.read(path, as_version=4)
+    stored = notebook.metadata.get("adamref", {}).get("stored_with")
+    assert stored == store_outputs.stored_with(notebook), (
+        f"{path.name}: its outputs were stored with other adamref code, toolchain or code "
+        "cells than these: re-store it (`make store`, or tools/store_outputs.py)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
