@@ -55,6 +55,13 @@ MARKDOWN_TEXT_JS = "() => (" + MARKDOWN_CELLS_JS + ")().join('\\n')"
 #: a fresh run measures them anew, so they are not compared with the stored ones.
 CLOCK = "prose.clock_"
 
+#: Where jupyterlab-myst keeps a markdown cell's {eval} values (and the
+#: notebook stores them), and the notebook's markdown cell models.
+STORED = "user_expressions"
+MARKDOWN_MODELS_JS = ("window.jupyterapp.shell.currentWidget.content.widgets"
+                      ".filter(c => c.model.type === 'markdown').map(c => c.model)")
+EVALUATED_JS = f"() => {MARKDOWN_MODELS_JS}.map(m => m.getMetadata('{STORED}') !== undefined)"
+
 PROMPTS_JS = """() => Array.from(document.querySelectorAll(
     '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(e => e.textContent.trim())"""
 
@@ -168,6 +175,14 @@ def _visible_cells(notebook: str) -> list[bool]:
             for c in markdown]
 
 
+def _evaluated(notebook: str) -> list[bool]:
+    """For each markdown cell, whether it has {eval} values (stored, or after
+    Run All evaluated anew)."""
+    return [bool(c["metadata"].get(STORED))
+            for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
+            if c["cell_type"] == "markdown"]
+
+
 def _missing(values: list[str], text: str) -> list[str]:
     """The values not shown in ``text`` (whitespace-insensitive)."""
     flat = " ".join(text.split())
@@ -220,6 +235,9 @@ def _run_all(page, notebook: str, timeout_s: float = 180) -> None:
         await panel.sessionContext.ready;
         await panel.sessionContext.session.kernel.info;
     }""")
+    # Forget the stored values, so that what the markdown shows after the run
+    # can only be what the run evaluated (see _evaluated).
+    page.evaluate(f"() => {{ {MARKDOWN_MODELS_JS}.forEach(m => m.deleteMetadata('{STORED}')); }}")
     # what Run > Run All Cells does
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = time.monotonic() + timeout_s
@@ -269,7 +287,10 @@ def check_notebook(lab_page, notebook):
             return [i for i, (a, b) in enumerate(zip(cells_before, cells_after))
                     if a != b and i not in clocked]
 
-        # Run All re-renders every markdown cell with the fresh values
+        # Run All evaluates every markdown cell's roles anew, then re-renders it
+        evaluated = _wait_for(page, EVALUATED_JS, done=lambda e: e == _evaluated(notebook),
+                              timeout_s=60)
+        assert evaluated == _evaluated(notebook), f"{notebook}: roles not evaluated by Run All"
         cells_after = _wait_for(page, MARKDOWN_CELLS_JS, timeout_s=60, done=lambda cells: (
             len(cells) == len(cells_before) and not changed_cells(cells)))
         after = "\n".join(cells_after)

@@ -61,6 +61,13 @@ class Adam(AdamMoments, Optimizer):
     ``lr`` of shape ``(K, 1, ...)`` run K configurations in one step.  ``lr``
     may also be a schedule of the step t (``adamref.optim.schedules``).
 
+    The moments are updated as Keras writes them, ``m += (1 − β1)(g − m)`` and
+    ``v += (1 − β2)(g² − v)``, so that Keras' float32 runs are reproduced bit
+    for bit; PyTorch's ``v ← β2·v + (1 − β2)·g²`` agrees to rounding.  At
+    β2 = 0 exactly the two differ by more: when g² is below half an ulp of the
+    previous v, ``g² − v`` rounds to −v and v becomes 0 (as in Keras), where
+    PyTorch's form gives g².
+
     Dtypes, NaN/Inf, overflow and aliasing are handled as by every optimizer
     (see ``Optimizer``): in short, float32 stays float32, NaN/Inf propagate, a
     finite gradient whose square overflows is refused, and a call that raises

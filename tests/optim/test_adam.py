@@ -252,3 +252,14 @@ class TestChunkedThreadedPath:
         g[937] = 1e20                                           # lands in a worker's chunk
         with pytest.raises(FloatingPointError, match="params: overflow"):
             Adam().step(np.zeros(1000, np.float32), g)
+
+
+def test_beta2_zero_keeps_keras_form_of_v():
+    """The docstring's caveat: at β2 = 0, v += (g² − v) rounds to 0 when g² is
+    below half an ulp of the old v (Keras' form); PyTorch's form would give g²."""
+    theta, opt = np.zeros(1), Adam(beta2=0.0)
+    opt.step(theta, np.array([1e10]))
+    opt.step(theta, np.array([1e-3]))
+    assert opt.v[0] == 0.0
+    opt.step(theta, np.array([2.0]))            # a g² comparable to v: v = g² again
+    assert opt.v[0] == 4.0
