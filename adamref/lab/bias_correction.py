@@ -80,10 +80,7 @@ def step_inflation(beta1, beta2, t):
     Arguments broadcast; ``t`` holds step counts >= 1."""
     beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
     beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
-    t_arr = np.asarray(t)
-    if t_arr.dtype.kind not in "iu" or t_arr.size == 0 or np.any(t_arr < 1):
-        raise ValueError(f"t must hold integers >= 1, got {t!r}")
-    t_arr = t_arr.astype(float)
+    t_arr = check.step_counts("t", t).astype(float)
     return (1 - np.power(beta1, t_arr)) / np.sqrt(1 - np.power(beta2, t_arr))
 
 

@@ -63,9 +63,7 @@ def spike_step(t, beta1=0.9, beta2=0.999):
 
     ``t`` may be an integer array; for ``t → ∞`` this tends to
     ``(1 − β1)/√(1 − β2)`` (≈ 3.16 at the defaults)."""
-    t_array = np.asarray(t)
-    if t_array.dtype.kind not in "iu" or t_array.size == 0 or np.any(t_array < 1):
-        raise ValueError(f"t must be an integer (or integer array) >= 1, got {t!r}")
+    t_array = check.step_counts("t", t)
     beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
     beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
     t_float = t_array.astype(float)
@@ -157,9 +155,7 @@ def step_supremum(t, beta1=0.9, beta2=0.999):
     (``extremal_gradients``).  ``t`` may be an integer array.  The sum grows
     without bound in ``t`` when ``β1² ≥ β2``.  Only + − × ÷ √ and repeated
     multiplication, so the value is the same on every CPU."""
-    t_array = np.asarray(t)
-    if t_array.dtype.kind not in "iu" or t_array.size == 0 or np.any(t_array < 1):
-        raise ValueError(f"t must be an integer (or integer array) >= 1, got {t!r}")
+    t_array = check.step_counts("t", t)
     beta1 = check.hyperparameter("beta1", beta1, low=0.0, high=1.0, high_inclusive=False)
     beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
     if isinstance(beta1, np.ndarray) or isinstance(beta2, np.ndarray) or beta2 == 0:

@@ -45,9 +45,7 @@ def schedule_table(t, lr=0.1, *, warmup_steps=30, total_steps=300, final_lr=0.0)
     (over ``warmup_steps``), ``cosine_decay`` (over ``total_steps``) and
     ``warmup_cosine`` (warmup, then cosine over the remaining steps);
     ``{name: array like t}``."""
-    t = np.asarray(t)
-    if t.dtype.kind not in "iu" or t.size == 0 or np.any(t < 1):
-        raise ValueError(f"t must be integers >= 1, got {t!r:.60}")
+    t = check.step_counts("t", t)
     if check.integer("warmup_steps", warmup_steps, low=1) >= check.integer(
             "total_steps", total_steps, low=2):
         raise ValueError(f"warmup_steps must be < total_steps, got {warmup_steps} "
@@ -88,9 +86,7 @@ def adaptive_variance_mc(t, beta2=0.999, *, sigma=1.0, draws=20_000, seed=0) -> 
     >= 1): v_t = β2·v_{t−1} + (1 − β2)·g_t², run to ``max(t)``.  Seeded
     (``np.random.default_rng(seed)``); the sample variance over the draws.
     For t ≤ 2 the true variance is infinite and the estimate means nothing."""
-    t = np.asarray(t)
-    if t.dtype.kind not in "iu" or t.size == 0 or np.any(t < 1):
-        raise ValueError(f"t must be integers >= 1, got {t!r:.60}")
+    t = check.step_counts("t", t)
     beta2 = check.hyperparameter("beta2", beta2, low=0.0, high=1.0, high_inclusive=False)
     sigma = check.positive_number("sigma", sigma)
     draws = check.integer("draws", draws, low=2)

@@ -43,26 +43,29 @@ def _beta2(beta2) -> float:
     return beta2
 
 
-def _steps(t) -> np.ndarray:
-    t = np.asarray(t)
-    if t.dtype.kind not in "iu" or t.size == 0 or np.any(t < 1):
-        raise ValueError(f"t must be an integer (or integer array) >= 1, got {t!r:.60}")
-    return t
-
-
 def rho_inf(beta2=0.999) -> float:
     """``ρ_∞ = 2/(1 − β2) − 1``, the length of the simple moving average that
     the EMA of squared gradients stands for (1999 at β2 = 0.999)."""
-    return 2 / (1 - _beta2(beta2)) - 1
+    return _rho_inf(_beta2(beta2))
+
+
+def _rho_inf(beta2):
+    """``ρ_∞`` of a validated β2, a number or (in the optimizer) an array."""
+    return 2 / (1 - beta2) - 1
+
+
+def _rho(t, beta2_t, rho_max):
+    """``ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t)`` from t, β2^t and ρ_∞."""
+    return rho_max - 2 * t * beta2_t / (1 - beta2_t)
 
 
 def rho(t, beta2=0.999):
     """``ρ_t = ρ_∞ − 2t·β2^t/(1 − β2^t)`` for an integer (array) ``t >= 1``
     (β2^t by repeated multiplication: the same bits on every CPU)."""
-    t = _steps(t)
+    t = check.step_counts("t", t)
     beta2 = _beta2(beta2)
     powers = power_table(beta2, 1, int(t.max()))[t - 1]          # β2^t
-    return rho_inf(beta2) - 2 * t * powers / (1 - powers)
+    return _rho(t, powers, _rho_inf(beta2))
 
 
 def _rectified_ratio(rho_t, rho_max):
@@ -142,8 +145,8 @@ class RAdam(Adam):
         correction1 = 1 - self._power("beta1", t)                        # 1 − β1^t
         beta2_t = self._power("beta2", t)                                 # β2^t
         correction2 = 1 - beta2_t                                         # 1 − β2^t
-        rho_max = 2 / (1 - h["beta2"]) - 1                                # ρ_∞
-        rho_t = rho_max - 2 * t * beta2_t / correction2                   # ρ_t
+        rho_max = _rho_inf(h["beta2"])                                    # ρ_∞
+        rho_t = _rho(t, beta2_t, rho_max)                                 # ρ_t
         rectified = rho_t > RHO_THRESHOLD
         if isinstance(rho_t, np.ndarray):                                 # r_t, 0 where unused
             with np.errstate(invalid="ignore", divide="ignore"):

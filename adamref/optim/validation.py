@@ -91,6 +91,15 @@ def step_count(name: str, value, low: int = 1) -> int:
     return value
 
 
+def step_counts(name: str, value) -> np.ndarray:
+    """The steps at which a formula of t is evaluated: an integer or a non-empty
+    integer array, every entry >= 1 (returned as an array)."""
+    steps = np.asarray(value)
+    if steps.dtype.kind not in "iu" or steps.size == 0 or np.any(steps < 1):
+        raise ValueError(f"{name} must be an integer (or integer array) >= 1, got {value!r:.60}")
+    return steps
+
+
 #: The dtypes the optimizers compute in.  float16 is refused: ε = 1e-8 rounds
 #: to 0 in it (0/0 = NaN for a coordinate whose gradient is 0) and g² overflows
 #: above |g| = 256; mixed precision keeps float32 master weights instead.

@@ -114,7 +114,7 @@ def test_adam_run_step_ratio_starts_at_one_with_correction():
     (lambda: bias.second_moment_bias(0.9, 5, mean=0.0, std=0.0), ValueError,
      r"mean and std cannot both be 0"),
     (lambda: bias.second_moment_bias([[0.9]], 5), ValueError, r"beta2 must be a number or a 1-D"),
-    (lambda: bias.step_inflation(0.9, 0.999, 0), ValueError, r"t must hold integers >= 1, got 0"),
+    (lambda: bias.step_inflation(0.9, 0.999, 0), ValueError, r"t must be an integer \(or integer array\) >= 1, got 0"),
     (lambda: bias.step_inflation(1.5, 0.999, 1), ValueError, r"beta1 must be in \[0.0, 1.0\), got 1.5"),
     (lambda: bias.first_step([1.0]), TypeError, r"grad must be a NumPy ndarray"),
     (lambda: bias.adam_grid("data", [0.1], [0.9], steps=1, record=(1,)), TypeError,

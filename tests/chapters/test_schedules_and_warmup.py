@@ -28,7 +28,7 @@ def test_schedule_table_against_the_closed_forms():
     assert table["warmup_cosine"][-1] == 0.0
     with pytest.raises(ValueError, match="warmup_steps must be < total_steps"):
         lab.schedule_table(t, warmup_steps=300, total_steps=300)
-    with pytest.raises(ValueError, match="t must be integers >= 1"):
+    with pytest.raises(ValueError, match=r"t must be an integer \(or integer array\) >= 1"):
         lab.schedule_table(np.array([0, 1]))
 
 

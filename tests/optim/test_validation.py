@@ -6,6 +6,7 @@ import pytest
 import adamref
 from adamref.optim import SGD, AdaGrad, Adam, AdaMax, AdamW, RMSprop, adam_update
 from adamref.optim import AdaBelief, Lion, NAdam, SignSGD, Yogi, lion_update, nadam_update
+from adamref.optim import validation as check
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -119,3 +120,15 @@ def test_adam_update_validates(kwargs, error, message):
 def test_the_family_s_pure_functions_validate(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("value", [0, np.array([1, 0]), np.array([], dtype=int), 1.0,
+                                   np.array([1.5])])
+def test_step_counts_are_integers_from_one(value):
+    with pytest.raises(ValueError, match=r"t must be an integer \(or integer array\) >= 1"):
+        check.step_counts("t", value)
+
+
+def test_step_counts_returns_the_array():
+    np.testing.assert_array_equal(check.step_counts("t", [1, 5]), [1, 5])
+    assert check.step_counts("t", 3).shape == ()
