@@ -166,21 +166,23 @@ def _open(page, notebook: str):
     return page
 
 
+def _markdown_cells(notebook: str) -> list[dict]:
+    """The notebook's markdown cells, in order (the DOM's .jp-MarkdownCell order)."""
+    return [c for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
+            if c["cell_type"] == "markdown"]
+
+
 def _visible_cells(notebook: str) -> list[bool]:
     """For each markdown cell, whether it renders any text (a ``{solution-end}``
     fence renders none)."""
-    markdown = [c for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
-                if c["cell_type"] == "markdown"]
     return [not re.fullmatch(r"```\{solution-end\}\s*```", "".join(c["source"]).strip())
-            for c in markdown]
+            for c in _markdown_cells(notebook)]
 
 
 def _evaluated(notebook: str) -> list[bool]:
     """For each markdown cell, whether it has {eval} values (stored, or after
     Run All evaluated anew)."""
-    return [bool(c["metadata"].get(STORED))
-            for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
-            if c["cell_type"] == "markdown"]
+    return [bool(c["metadata"].get(STORED)) for c in _markdown_cells(notebook)]
 
 
 def _missing(values: list[str], text: str) -> list[str]:
@@ -206,8 +208,8 @@ def _stored_values(notebook: str) -> list[str]:
     """The text of every stored {eval} value of the notebook (quotes of strings
     stripped, as both renderers do)."""
     values = []
-    for cell in json.loads((CHAPTERS / notebook).read_text())["cells"]:
-        for entry in cell.get("metadata", {}).get("user_expressions", []):
+    for cell in _markdown_cells(notebook):
+        for entry in cell["metadata"].get(STORED, []):
             text = entry["result"].get("data", {}).get("text/plain", "")
             values.append(text[1:-1] if text[:1] == text[-1:] and text[:1] in "'\"" else text)
     return values
@@ -215,11 +217,8 @@ def _stored_values(notebook: str) -> list[str]:
 
 def _clocked_cells(notebook: str) -> set[int]:
     """Indices (among the markdown cells) of the cells that quote a clock value."""
-    markdown = [c for c in json.loads((CHAPTERS / notebook).read_text())["cells"]
-                if c["cell_type"] == "markdown"]
-    return {i for i, cell in enumerate(markdown)
-            if any(e["expression"].startswith(CLOCK)
-                   for e in cell.get("metadata", {}).get("user_expressions", []))}
+    return {i for i, cell in enumerate(_markdown_cells(notebook))
+            if any(e["expression"].startswith(CLOCK) for e in cell["metadata"].get(STORED, []))}
 
 
 def _raw_myst(text: str) -> list[str]:

@@ -31,7 +31,6 @@ from adamref.plots.explorers import EXPLORERS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
-EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 ROLE = re.compile(r"\{([a-z:-]+)\}`")
 #: Roles both MyST-NB (the HTML) and jupyterlab-myst render.
 RENDERED_ROLES = {"eval", "eq", "ref", "numref", "doc", "cite", "cite:t", "cite:p", "math",
@@ -39,6 +38,7 @@ RENDERED_ROLES = {"eval", "eq", "ref", "numref", "doc", "cite", "cite:t", "cite:
 _spec = importlib.util.spec_from_file_location("store_outputs", ROOT / "tools" / "store_outputs.py")
 store_outputs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(store_outputs)
+EVAL_ROLE = store_outputs.EVAL_ROLE          # the roles the store evaluates
 
 #: Names of quoted values that sound like measured times, speeds or speedups.
 TIMING_NAME = re.compile(r"seconds|_ms$|_us$|gbs$|speedup|per_second|elapsed|timing")
@@ -65,7 +65,7 @@ def test_every_eval_role_has_its_value_stored(path):
     for index, cell in enumerate(cells(path)):
         if cell["cell_type"] != "markdown":
             continue
-        wanted = list(dict.fromkeys(EVAL_ROLE.findall(source(cell))))
+        wanted = store_outputs.eval_roles(source(cell))
         stored = cell["metadata"].get("user_expressions", [])
         assert [e["expression"] for e in stored] == wanted, (
             f"{path.name} cell {index}: stored values {[e['expression'] for e in stored]} "
